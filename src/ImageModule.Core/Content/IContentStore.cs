@@ -1,0 +1,33 @@
+using System;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using ImageModule.Oci;
+
+namespace ImageModule.Content
+{
+    /// <summary>
+    /// Content-addressed blobs and manifests. The local store, a registry repository, an archive and an engine
+    /// all look like this, so copying an image is one function (<see cref="ImageCopier"/>) over two of them.
+    /// </summary>
+    public interface IContentStore
+    {
+        Task<bool> ExistsAsync(Descriptor target, CancellationToken cancellationToken);
+
+        /// <summary>Opens the content. The stream verifies size and digest as it is read and throws at the end if they differ.</summary>
+        Task<Stream> FetchAsync(Descriptor target, CancellationToken cancellationToken);
+
+        /// <summary>Stores content; it becomes visible only after its size and digest were verified.</summary>
+        Task PushAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, CancellationToken cancellationToken);
+    }
+
+    /// <summary>A content store whose manifests can be found by name (a tag or a full reference).</summary>
+    public interface ITarget : IContentStore
+    {
+        /// <summary>Finds the manifest or index a reference names; throws <see cref="ImageNotFoundException"/> if none.</summary>
+        Task<Descriptor> ResolveAsync(string reference, CancellationToken cancellationToken);
+
+        /// <summary>Points a reference at a manifest or index already present in this store.</summary>
+        Task TagAsync(Descriptor manifest, string reference, CancellationToken cancellationToken);
+    }
+}

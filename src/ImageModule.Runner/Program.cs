@@ -1,0 +1,7 @@
+namespace ImageModule.Runner
+{
+    public static class Program
+    {
+        public static int Main(string[] args) => 0;
+    }
+}
