@@ -1,0 +1,195 @@
+using System;
+using System.Buffers;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using ImageModule.Content;
+using ImageModule.Oci;
+
+namespace ImageModule.Store
+{
+    /// <summary>
+    /// The on-disk OCI image layout (image-layout.md): oci-layout, index.json, blobs/&lt;alg&gt;/&lt;hex&gt;.
+    /// Our own side files live under .imagemodule/ (lock, cache, temp), which layout readers ignore.
+    /// </summary>
+    public sealed class OciLayout
+    {
+        private const int BufferSize = 1 << 20;
+        private const string LayoutFileContent = "{\"imageLayoutVersion\":\"1.0.0\"}";
+
+        public OciLayout(string root)
+        {
+            Root = Path.GetFullPath(root);
+        }
+
+        public string Root { get; }
+        public string IndexPath => Path.Combine(Root, "index.json");
+        public string SideDirectory => Path.Combine(Root, ".imagemodule");
+        public string TempDirectory => Path.Combine(SideDirectory, "tmp");
+        public string LockPath => Path.Combine(SideDirectory, "lock");
+
+        public bool Exists => File.Exists(Path.Combine(Root, "oci-layout"));
+
+        public string BlobPath(Digest digest) => Path.Combine(Root, "blobs", digest.Algorithm, digest.Hex);
+
+        /// <summary>Creates the layout files if missing; an existing layout is left as it is.</summary>
+        public void EnsureCreated()
+        {
+            Directory.CreateDirectory(Path.Combine(Root, "blobs", Digest.Sha256));
+            Directory.CreateDirectory(TempDirectory);
+            var layoutFile = Path.Combine(Root, "oci-layout");
+            if (!File.Exists(layoutFile)) WriteAllBytesAtomic(layoutFile, System.Text.Encoding.UTF8.GetBytes(LayoutFileContent));
+            if (!File.Exists(IndexPath)) WriteIndex(new ImageIndex { SchemaVersion = 2, MediaType = MediaTypes.OciIndex });
+        }
+
+        public ImageIndex ReadIndex()
+        {
+            if (!File.Exists(IndexPath)) return new ImageIndex { MediaType = MediaTypes.OciIndex };
+            return OciJson.Deserialize<ImageIndex>(File.ReadAllBytes(IndexPath), $"index.json in {Root}");
+        }
+
+        public void WriteIndex(ImageIndex index) => WriteAllBytesAtomic(IndexPath, OciJson.Serialize(index));
+
+        public bool HasBlob(Descriptor descriptor)
+        {
+            var info = new FileInfo(BlobPath(descriptor.Digest));
+            return info.Exists && (descriptor.Size < 0 || info.Length == descriptor.Size);
+        }
+
+        public Stream OpenBlob(Descriptor descriptor, bool verify = true)
+        {
+            var path = BlobPath(descriptor.Digest);
+            FileStream file;
+            try
+            {
+                file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, BufferSize, FileOptions.SequentialScan);
+            }
+            catch (FileNotFoundException)
+            {
+                throw new ImageModuleException("BlobNotFound", ErrorKind.ObjectNotFound, $"Blob {descriptor.Digest} is missing from {Root}", descriptor.Digest.ToString());
+            }
+            catch (DirectoryNotFoundException)
+            {
+                throw new ImageModuleException("BlobNotFound", ErrorKind.ObjectNotFound, $"Blob {descriptor.Digest} is missing from {Root}", descriptor.Digest.ToString());
+            }
+            return verify ? new VerifyingStream(file, descriptor) : file;
+        }
+
+        public byte[] ReadBlob(Descriptor descriptor, long maxSize = 64L << 20)
+        {
+            if (descriptor.Size > maxSize)
+                throw new ImageModuleException("BlobTooLarge", ErrorKind.InvalidData, $"{descriptor.Digest} is {descriptor.Size} bytes, more than a manifest or config may be", descriptor.Digest.ToString());
+            using var stream = OpenBlob(descriptor);
+            var buffer = new MemoryStream(descriptor.Size > 0 ? (int)descriptor.Size : 256);
+            stream.CopyTo(buffer);
+            return buffer.ToArray();
+        }
+
+        /// <summary>
+        /// Streams content into a temp file while hashing, checks size and digest, fsyncs, then renames it into
+        /// blobs/ — so a blob is either absent or complete and correct, whatever happens (crash, Ctrl+C, bad peer).
+        /// </summary>
+        public async Task WriteBlobAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, CancellationToken cancellationToken)
+        {
+            if (HasBlob(expected)) return;
+            Directory.CreateDirectory(TempDirectory);
+            Directory.CreateDirectory(Path.GetDirectoryName(BlobPath(expected.Digest))!);
+            var temp = Path.Combine(TempDirectory, Guid.NewGuid().ToString("N") + ".partial");
+            var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+            try
+            {
+                using (var hash = expected.Digest.CreateHash())
+                using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.None))
+                {
+                    long total = 0;
+                    int read;
+                    while ((read = await content.ReadAsync(buffer, 0, BufferSize, cancellationToken).ConfigureAwait(false)) > 0)
+                    {
+                        total += read;
+                        if (expected.Size >= 0 && total > expected.Size) throw new SizeMismatchException(expected.Digest.ToString(), expected.Size, total);
+                        hash.AppendData(buffer, 0, read);
+                        file.Write(buffer, 0, read);
+                        bytesWritten?.Report(read);
+                    }
+                    if (expected.Size >= 0 && total != expected.Size) throw new SizeMismatchException(expected.Digest.ToString(), expected.Size, total);
+                    var actual = Digest.FromHash(expected.Digest.Algorithm, hash.GetHashAndReset());
+                    if (actual != expected.Digest) throw new DigestMismatchException(expected.Digest.ToString(), actual.ToString());
+                    file.Flush(true);
+                }
+                MoveIntoPlace(temp, BlobPath(expected.Digest));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                TryDelete(temp);
+            }
+        }
+
+        public async Task WriteBlobAsync(Descriptor expected, byte[] content, CancellationToken cancellationToken)
+        {
+            using var stream = new MemoryStream(content, writable: false);
+            await WriteBlobAsync(expected, stream, null, cancellationToken).ConfigureAwait(false);
+        }
+
+        /// <summary>Every blob file present, by digest (for garbage collection and cache checks).</summary>
+        public IEnumerable<(Digest Digest, string Path)> EnumerateBlobs()
+        {
+            var blobs = Path.Combine(Root, "blobs");
+            if (!Directory.Exists(blobs)) yield break;
+            foreach (var algorithmDir in Directory.EnumerateDirectories(blobs))
+            {
+                var algorithm = Path.GetFileName(algorithmDir);
+                foreach (var file in Directory.EnumerateFiles(algorithmDir))
+                {
+                    if (Digest.TryParse(algorithm + ":" + Path.GetFileName(file), out var digest)) yield return (digest, file);
+                }
+            }
+        }
+
+        internal static void WriteAllBytesAtomic(string path, byte[] bytes)
+        {
+            var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            try
+            {
+                using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                {
+                    file.Write(bytes, 0, bytes.Length);
+                    file.Flush(true);
+                }
+                MoveIntoPlace(temp, path, replace: true);
+            }
+            finally
+            {
+                TryDelete(temp);
+            }
+        }
+
+        private static void MoveIntoPlace(string temp, string final, bool replace = false)
+        {
+            if (replace && File.Exists(final))
+            {
+                File.Replace(temp, final, null);
+                return;
+            }
+            try
+            {
+                File.Move(temp, final);
+            }
+            catch (IOException) when (File.Exists(final))
+            {
+                // Another writer stored the same content first; content addressing makes theirs as good as ours.
+            }
+        }
+
+        internal static void TryDelete(string path)
+        {
+            try
+            {
+                if (File.Exists(path)) File.Delete(path);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
+}

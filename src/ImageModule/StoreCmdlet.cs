@@ -1,0 +1,112 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using ImageModule.References;
+using ImageModule.Store;
+
+namespace ImageModule.Commands
+{
+    /// <summary>Base of every cmdlet that works on local images: picks the store and finds images by name, ID or digest.</summary>
+    public abstract class StoreCmdlet : ImageCmdlet
+    {
+        private IImageStore? _store;
+        private IReadOnlyList<Image>? _images;
+
+        /// <summary>The embedded store's directory; default $env:IMAGEMODULE_STORE or the per-user data directory.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? StorePath { get; set; }
+
+        protected IImageStore Store => _store ??= OpenStore();
+
+        protected virtual IImageStore OpenStore()
+        {
+            var path = StorePath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StorePath);
+            return OciStore.Open(path);
+        }
+
+        /// <summary>The store an image object came from: the one it names, whatever the cmdlet's own default is.</summary>
+        protected IImageStore StoreOf(Image image)
+        {
+            if (string.Equals(image.Location, Store.Location, StringComparison.Ordinal)) return Store;
+            if (image.StoreKind == "Store" && image.Location.Length > 0) return new OciStore(image.Location);
+            return Store;
+        }
+
+        /// <summary>Every image in the store, listed once per command (refreshed after changes with <see cref="Invalidate"/>).</summary>
+        protected IReadOnlyList<Image> Images => _images ??= Run((_, ct) => Store.ListAsync(ct));
+
+        protected void Invalidate() => _images = null;
+
+        /// <summary>
+        /// Images a name selects, the way docker does: "alpine" is every tag of docker.io/library/alpine, "alpine:3"
+        /// one tag, a full reference exactly; wildcards match the full name, "repository:tag" or the repository.
+        /// An image ID (full or 12+ hex) also works, as in docker.
+        /// </summary>
+        protected IReadOnlyList<Image> Match(string name)
+        {
+            if (WildcardPattern.ContainsWildcardCharacters(name))
+            {
+                var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase | WildcardOptions.CultureInvariant);
+                return Images.Where(i => !i.Dangling && (pattern.IsMatch(i.Name!) || pattern.IsMatch(i.Repository + ":" + i.Tag) || pattern.IsMatch(i.Repository))).ToList();
+            }
+            var byId = MatchId(name);
+            if (byId.Count > 0) return byId;
+            var reference = ImageReference.Parse(name, defaultTag: false);
+            if (reference.Tag is null && reference.Digest is null)
+            {
+                return Images.Where(i => i.Name != null && ImageReference.Parse(i.Name, defaultTag: false).Name == reference.Name).ToList();
+            }
+            if (reference.Digest is { } digest && reference.Tag is null)
+            {
+                return Images.Where(i => i.Name != null && i.Digest == digest.ToString()
+                    && ImageReference.Parse(i.Name, defaultTag: false).Name == reference.Name).ToList();
+            }
+            var full = reference.ToString();
+            return Images.Where(i => i.Name == full).ToList();
+        }
+
+        /// <summary>Images whose ID or manifest digest starts with the given hex (with or without "sha256:").</summary>
+        protected IReadOnlyList<Image> MatchId(string id)
+        {
+            var hex = id.StartsWith("sha256:", StringComparison.OrdinalIgnoreCase) ? id.Substring(7) : id;
+            if (hex.Length < 4 || hex.Length > 64 || !hex.All(Uri.IsHexDigit)) return Array.Empty<Image>();
+            hex = hex.ToLowerInvariant();
+            var byId = Images.Where(i => i.Id.StartsWith("sha256:" + hex, StringComparison.Ordinal)).ToList();
+            if (byId.Count > 0 || !id.StartsWith("sha256:", StringComparison.OrdinalIgnoreCase)) return byId;
+            return Images.Where(i => i.Digest == "sha256:" + hex).ToList();
+        }
+
+        /// <summary>Matches, or a non-terminating ImageNotFound error for a literal name that matched nothing (wildcards may match nothing).</summary>
+        protected IReadOnlyList<Image> MatchOrError(string name)
+        {
+            try
+            {
+                var matches = Match(name);
+                if (matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(name)) WriteError(new ImageNotFoundException(name), name);
+                return matches;
+            }
+            catch (InvalidReferenceException e)
+            {
+                WriteError(e, name);
+                return Array.Empty<Image>();
+            }
+        }
+
+        /// <summary>Exactly one image for a name (first by newest if the name selects several tags).</summary>
+        protected Image? SingleOrError(string name)
+        {
+            var matches = MatchOrError(name);
+            if (matches.Count == 0) return null;
+            var distinct = matches.Select(i => i.Id).Distinct().Count();
+            if (distinct > 1)
+            {
+                WriteError(new ImageModuleException("AmbiguousImageName", ErrorKind.InvalidArgument,
+                    $"'{name}' matches {distinct} different images ({string.Join(", ", matches.Select(m => m.Name ?? m.ShortId).Take(5))}); name one tag or ID.", name), name);
+                return null;
+            }
+            return matches[0];
+        }
+    }
+}
