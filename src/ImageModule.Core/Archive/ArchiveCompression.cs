@@ -1,0 +1,12 @@
+namespace ImageModule.Archive
+{
+    /// <summary>Compression wrapped around a whole archive or a layer, told by magic bytes.</summary>
+    public enum ArchiveCompression
+    {
+        None,
+        Gzip,
+        Zstd,
+        Xz,
+        Bzip2,
+    }
+}

@@ -1,0 +1,21 @@
+using ImageModule.Oci;
+
+namespace ImageModule.Archive
+{
+    /// <summary>Options of <see cref="ArchiveWriter"/>.</summary>
+    public sealed record SaveOptions
+    {
+        public SaveFormat Format { get; init; } = SaveFormat.DockerAndOci;
+        /// <summary>gzip the whole tar (ignored for <see cref="SaveFormat.OciDirectory"/>).</summary>
+        public bool Compress { get; init; }
+        /// <summary>Platform chosen from multi-platform images; default the current one.</summary>
+        public Platform? Platform { get; init; }
+        /// <summary>Replace an existing file or directory at the target path.</summary>
+        public bool Overwrite { get; init; }
+        /// <summary>Where legacy-format layers are decompressed before being written; default the system temp directory.</summary>
+        public string? TempDirectory { get; init; }
+    }
+
+    /// <summary>One image to save: its manifest (or index) in the source store and the names to record for it.</summary>
+    public sealed record SaveItem(System.Collections.Generic.IReadOnlyList<string> References, Descriptor Manifest);
+}
