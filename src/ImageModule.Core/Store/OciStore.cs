@@ -497,6 +497,20 @@ namespace ImageModule.Store
             throw new ImageNotFoundException(reference);
         }
 
+        /// <summary>Keeps a manifest in the store without a name (a dangling image, as `docker load` of an untagged image gives).</summary>
+        public async Task KeepUnnamedAsync(Descriptor manifest, CancellationToken cancellationToken)
+        {
+            if (!Layout.HasBlob(manifest)) throw new ImageNotFoundException(manifest.Digest.ToString(), $"Manifest {manifest.Digest} is not in {Location}");
+            using (await LockAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var index = Layout.ReadIndex();
+                if (index.Manifests.Any(e => e.Digest == manifest.Digest)) return;
+                var entries = index.Manifests.ToList();
+                entries.Add(new Descriptor(manifest.MediaType, manifest.Digest, manifest.Size) { Platform = manifest.Platform });
+                Layout.WriteIndex(index with { Manifests = entries, MediaType = index.MediaType ?? MediaTypes.OciIndex });
+            }
+        }
+
         /// <summary>Names a manifest already in the store. A name that pointed elsewhere moves; the old image stays, unnamed, if nothing else names it.</summary>
         public async Task TagAsync(Descriptor manifest, string reference, CancellationToken cancellationToken)
         {

@@ -1,0 +1,48 @@
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using ImageModule.Filesystem;
+
+namespace ImageModule.Commands
+{
+    /// <summary>Unpacks an image's filesystem into a directory (umoci unpack --rootless), safely: nothing is written outside it.</summary>
+    [Cmdlet(VerbsData.Expand, "Image", SupportsShouldProcess = true, DefaultParameterSetName = ByName)]
+    [OutputType(typeof(DirectoryInfo))]
+    public sealed class ExpandImageCommand : ImageSelectionCmdlet
+    {
+        [Parameter(Mandatory = true, Position = 1)]
+        [ValidateNotNullOrEmpty]
+        public string DestinationPath { get; set; } = "";
+
+        [Parameter]
+        public string? Platform { get; set; }
+
+        /// <summary>Unpack into a directory that is not empty.</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            foreach (var image in SelectedImages())
+            {
+                var destination = SessionState.Path.GetUnresolvedProviderPathFromPSPath(DestinationPath);
+                if (Directory.Exists(destination) && Directory.EnumerateFileSystemEntries(destination).Any() && !Force)
+                {
+                    WriteError(new ImageModuleException("DestinationNotEmpty", ErrorKind.ResourceExists, $"'{destination}' is not empty; use -Force to unpack into it.", destination), destination);
+                    continue;
+                }
+                if (!ShouldProcess(destination, $"Expand the filesystem of {image}")) continue;
+                ForEachItem(image, () =>
+                {
+                    var manifest = ManifestOf(image);
+                    var store = StoreOf(image).Content;
+                    var warnings = new System.Collections.Concurrent.ConcurrentQueue<string>();
+                    var options = new ExpandOptions { Platform = Platform is null ? null : Oci.Platform.Parse(Platform), Warning = warnings.Enqueue };
+                    Run((progress, ct) => ImageFilesystem.ExpandAsync(store, manifest, destination, options, progress, ct));
+                    foreach (var warning in warnings) WriteWarning(warning);
+                    WriteObject(new DirectoryInfo(destination));
+                });
+            }
+        }
+    }
+}

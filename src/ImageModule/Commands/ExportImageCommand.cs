@@ -1,0 +1,59 @@
+using System;
+using System.IO;
+using System.Management.Automation;
+using ImageModule.Filesystem;
+
+namespace ImageModule.Commands
+{
+    /// <summary>Writes an image's flattened filesystem, all layers applied with whiteouts honoured, as one tar (crane export).</summary>
+    [Cmdlet(VerbsData.Export, "Image", SupportsShouldProcess = true, DefaultParameterSetName = ByName)]
+    [OutputType(typeof(FileInfo))]
+    public sealed class ExportImageCommand : ImageSelectionCmdlet
+    {
+        [Parameter(Mandatory = true, Position = 1)]
+        [ValidateNotNullOrEmpty]
+        public string Path { get; set; } = "";
+
+        [Parameter]
+        public string? Platform { get; set; }
+
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            foreach (var image in SelectedImages())
+            {
+                var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+                if (File.Exists(path) && !Force)
+                {
+                    WriteError(new ImageModuleException("FileExists", ErrorKind.ResourceExists, $"'{path}' already exists; use -Force to overwrite it.", path), path);
+                    continue;
+                }
+                if (!ShouldProcess(path, $"Export the filesystem of {image}")) continue;
+                ForEachItem(image, () =>
+                {
+                    var manifest = ManifestOf(image);
+                    var store = StoreOf(image).Content;
+                    var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
+                    var temp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path)!, "." + System.IO.Path.GetFileName(path) + ".tmp-" + Guid.NewGuid().ToString("N").Substring(0, 8));
+                    try
+                    {
+                        using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+                        {
+                            Run((progress, ct) => ImageFilesystem.ExportAsync(store, manifest, output, platform, progress, ct));
+                            output.Flush(true);
+                        }
+                        if (File.Exists(path)) File.Delete(path);
+                        File.Move(temp, path);
+                    }
+                    finally
+                    {
+                        if (File.Exists(temp)) File.Delete(temp);
+                    }
+                    WriteObject(new FileInfo(path));
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using System.Linq;
+using System.Management.Automation;
+using ImageModule.Filesystem;
+
+namespace ImageModule.Commands
+{
+    /// <summary>Lists the files of an image's final filesystem, with the layer that last wrote each one (what dive shows).</summary>
+    [Cmdlet(VerbsCommon.Get, "ImageFile", DefaultParameterSetName = ByName)]
+    [OutputType(typeof(ImageFile))]
+    public sealed class GetImageFileCommand : ImageSelectionCmdlet
+    {
+        /// <summary>Only paths matching this wildcard, e.g. 'usr/lib/*' or '*.so'.</summary>
+        [Parameter(Position = 1)]
+        [SupportsWildcards]
+        public string[]? Path { get; set; }
+
+        [Parameter]
+        public string? Platform { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            var patterns = Path?.Select(p => new WildcardPattern(p.TrimStart('/'), WildcardOptions.IgnoreCase | WildcardOptions.CultureInvariant)).ToList();
+            foreach (var image in SelectedImages())
+            {
+                ForEachItem(image, () =>
+                {
+                    var manifest = ManifestOf(image);
+                    var store = StoreOf(image).Content;
+                    var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
+                    var files = Run((_, ct) => ImageFilesystem.ListFilesAsync(store, manifest, platform, ct));
+                    foreach (var file in files)
+                    {
+                        if (patterns is null || patterns.Any(p => p.IsMatch(file.Path.TrimStart('/')))) WriteObject(file);
+                    }
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Collections.ObjectModel;
+using System.Management.Automation;
+using ImageModule.Archive;
+using ImageModule.Oci;
+using ImageModule.References;
+using ImageModule.Store;
+
+namespace ImageModule.Commands
+{
+    /// <summary>
+    /// Loads images from an archive or OCI layout directory (docker load), or makes a one-layer image from a
+    /// filesystem tarball (docker import). The format is detected from the content, not the file name.
+    /// </summary>
+    [Cmdlet(VerbsData.Import, "Image", DefaultParameterSetName = PathSet)]
+    [OutputType(typeof(Image))]
+    public sealed class ImportImageCommand : StoreCmdlet
+    {
+        private const string PathSet = "Path";
+        private const string LiteralPathSet = "LiteralPath";
+
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true)]
+        [SupportsWildcards]
+        [ValidateNotNullOrEmpty]
+        public string[] Path { get; set; } = new string[0];
+
+        [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
+        [Alias("PSPath", "FullName")]
+        [ValidateNotNullOrEmpty]
+        public string[] LiteralPath { get; set; } = new string[0];
+
+        /// <summary>Name for a filesystem tarball, or a new name for a single-image archive.</summary>
+        [Parameter(Position = 1)]
+        [ValidateNotNullOrEmpty]
+        public string? Name { get; set; }
+
+        /// <summary>Dockerfile instructions applied to a filesystem tarball's config: 'ENV A=1', 'CMD ["/bin/sh"]', 'WORKDIR /app', …</summary>
+        [Parameter]
+        public string[] Change { get; set; } = new string[0];
+
+        /// <summary>Platform of a filesystem tarball, e.g. linux/arm64 (default: this machine's).</summary>
+        [Parameter]
+        public string? Platform { get; set; }
+
+        /// <summary>Commit message recorded in the history of a filesystem tarball import.</summary>
+        [Parameter]
+        public string? Message { get; set; }
+
+        protected override void BeginProcessing()
+        {
+            if (Name != null && !ImageReference.TryParse(Name, out _, out var reason))
+                ThrowTerminatingError(ToErrorRecord(new InvalidReferenceException(Name, reason!), Name));
+        }
+
+        protected override void ProcessRecord()
+        {
+            foreach (var path in ResolvePaths()) ForEachItem(path, () => Import(path));
+        }
+
+        private IEnumerable<string> ResolvePaths()
+        {
+            if (ParameterSetName == LiteralPathSet)
+            {
+                foreach (var p in LiteralPath) yield return SessionState.Path.GetUnresolvedProviderPathFromPSPath(p);
+                yield break;
+            }
+            foreach (var p in Path)
+            {
+                Collection<string>? resolved = null;
+                try
+                {
+                    resolved = GetResolvedProviderPathFromPSPath(p, out _);
+                }
+                catch (ItemNotFoundException e)
+                {
+                    WriteError(new ErrorRecord(e, "PathNotFound", ErrorCategory.ObjectNotFound, p));
+                }
+                if (resolved is null) continue;
+                foreach (var r in resolved) yield return r;
+            }
+        }
+
+        private void Import(string path)
+        {
+            var store = Store;
+            var target = store.Content;
+            var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
+            using var lease = (store as OciStore)?.BeginIngest();
+            var format = Directory.Exists(path)
+                ? new ArchiveFormat(ArchiveKind.OciLayoutDirectory, ArchiveCompression.None)
+                : Run((_, ct) => ArchiveFormat.DetectAsync(path, ct));
+            IReadOnlyList<LoadedImage> loaded;
+            if (format.Kind == ArchiveKind.RootfsTarball)
+            {
+                var options = new RootfsImportOptions { Name = Name, Changes = Change, Platform = platform, Message = Message };
+                loaded = new[] { Run((progress, ct) => RootfsImporter.ImportAsync(path, target, options, progress, ct)) };
+            }
+            else
+            {
+                if (Change.Length > 0 || Message != null || platform != null)
+                    WriteWarning($"-Change, -Message and -Platform apply to filesystem tarballs; '{path}' is an image archive ({format.Kind}), so they were ignored.");
+                loaded = Run((progress, ct) => ArchiveLoader.LoadAsync(path, target, new LoadOptions { Name = Name }, progress, ct));
+            }
+            if (store is OciStore oci)
+            {
+                foreach (var unnamed in loaded.Where(l => l.Reference is null)) Run((_, ct) => oci.KeepUnnamedAsync(unnamed.Manifest, ct));
+            }
+            Invalidate();
+            var digests = new HashSet<string>(loaded.Select(l => l.Manifest.Digest.ToString()));
+            var names = new HashSet<string>(loaded.Where(l => l.Reference != null).Select(l => ImageReference.Parse(l.Reference!).ToString()));
+            foreach (var image in Images.Where(i => i.Name != null ? names.Contains(i.Name) : digests.Contains(i.Digest ?? "")))
+            {
+                WriteVerbose($"Loaded {image.Name ?? image.ShortId} from {path}");
+                WriteObject(image);
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using ImageModule.Archive;
+
+namespace ImageModule.Commands
+{
+    /// <summary>
+    /// Writes images to one archive (docker save): by default a tar that is both a docker-archive and an OCI layout,
+    /// so docker, podman, skopeo and umoci all load it. Shared layers are stored once, as they are (never recompressed).
+    /// </summary>
+    [Cmdlet(VerbsData.Save, "Image", SupportsShouldProcess = true, DefaultParameterSetName = ByName)]
+    [OutputType(typeof(FileInfo), typeof(DirectoryInfo))]
+    public sealed class SaveImageCommand : ImageSelectionCmdlet
+    {
+        private readonly List<Image> _images = new();
+
+        /// <summary>The archive to write (a directory for -Format OciDirectory).</summary>
+        [Parameter(Mandatory = true, Position = 1)]
+        [ValidateNotNullOrEmpty]
+        public string Path { get; set; } = "";
+
+        [Parameter]
+        public SaveFormat Format { get; set; } = SaveFormat.DockerAndOci;
+
+        /// <summary>Gzip the whole archive (e.g. -Path images.tar.gz).</summary>
+        [Parameter]
+        public SwitchParameter Compress { get; set; }
+
+        /// <summary>For multi-platform images, the platform to save (default: all that are present).</summary>
+        [Parameter]
+        public string? Platform { get; set; }
+
+        /// <summary>Overwrite an existing file.</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        protected override void ProcessRecord() => _images.AddRange(SelectedImages());
+
+        protected override void EndProcessing()
+        {
+            if (_images.Count == 0) return;
+            var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+            if ((File.Exists(path) || Directory.Exists(path)) && !Force)
+            {
+                ThrowTerminatingError(ToErrorRecord(new ImageModuleException("FileExists", ErrorKind.ResourceExists, $"'{path}' already exists; use -Force to overwrite it.", path)));
+            }
+            var names = string.Join(", ", _images.Select(i => i.Name ?? i.ShortId).Distinct());
+            if (!ShouldProcess(path, $"Save {names}")) return;
+
+            // One entry per manifest, carrying every name the user selected for it.
+            var items = _images.GroupBy(i => i.Digest ?? i.Id).Select(g =>
+            {
+                var first = g.First();
+                var references = g.Where(i => i.Name != null).Select(i => i.Name!).Distinct().ToList();
+                return new SaveItem(references, ManifestOf(first));
+            }).ToList();
+            var source = StoreOf(_images[0]).Content;
+            var options = new SaveOptions
+            {
+                Format = Format,
+                Compress = Compress,
+                Overwrite = Force,
+                Platform = Platform is null ? null : Oci.Platform.Parse(Platform),
+            };
+            var written = Run((progress, ct) => ArchiveWriter.SaveAsync(source, items, path, options, progress, ct));
+            WriteObject(Format == SaveFormat.OciDirectory ? new DirectoryInfo(written) : (object)new FileInfo(written));
+        }
+    }
+}
