@@ -223,6 +223,8 @@ namespace ImageModule.Archive
                     if (full != null && ImageReference.TryParse(full, out var r, out _)) names.Add(r!.ToString());
                     else if (refName != null && (refName.Contains("/") || refName.Contains(":")) && ImageReference.TryParse(refName, out var r2, out _)) names.Add(r2!.ToString());
                     else if (configDigest != null && repoTagsByConfig.TryGetValue(configDigest, out var tags)) names.AddRange(tags.Select(NormalizeName));
+                    // A bare ref.name (umoci's "base", skopeo's oci:dir:copied) read the way docker reads a bare name.
+                    else if (refName != null && ImageReference.TryParse(refName, out var r3, out _)) names.Add(r3!.ToString());
                     if (names.Count == 0) plan.Add((null, Strip(d)));
                     foreach (var n in names) plan.Add((n, Strip(d)));
                 }

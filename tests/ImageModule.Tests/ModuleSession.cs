@@ -1,0 +1,123 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.ObjectModel;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using ImageModule.Runner;
+
+namespace ImageModule.EndToEnd
+{
+    /// <summary>
+    /// One user's PowerShell session for a test: the real engine, the BUILT module imported from out/ImageModule,
+    /// and a fresh empty store in a temp directory ($env:IMAGEMODULE_STORE, as a user would set it).
+    /// </summary>
+    public sealed class ModuleSession : IDisposable
+    {
+        private readonly StringWriter _output = new();
+        private readonly StringWriter _errors = new();
+        private readonly RunnerHost _host;
+        private readonly Runspace _runspace;
+
+        public ModuleSession()
+        {
+            TempDir = Path.Combine(Path.GetTempPath(), "imagemodule-e2e-" + Guid.NewGuid().ToString("N").Substring(0, 12));
+            StorePath = Path.Combine(TempDir, "store");
+            Directory.CreateDirectory(TempDir);
+            _host = new RunnerHost(_output, _errors, TextReader.Null, virtualTerminal: false);
+            _runspace = ModuleRunspace.Open(_host, ManifestPath);
+            // Tests run one at a time (see AssemblyInfo), so the process-wide variable is this session's alone.
+            Environment.SetEnvironmentVariable("IMAGEMODULE_STORE", StorePath);
+            SetVariable("TestDir", TempDir);
+        }
+
+        public string TempDir { get; }
+        public string StorePath { get; }
+        public List<ErrorRecord> Errors { get; } = new();
+        /// <summary>What the host showed during the last Run: What if lines, warnings, verbose, rendered tables.</summary>
+        public string HostOutput { get; private set; } = "";
+        public IReadOnlyList<ProgressRecord> Progress => _host.HostUI.Progress;
+        public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(5);
+
+        public static string RepositoryRoot
+        {
+            get
+            {
+                for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+                {
+                    if (File.Exists(Path.Combine(dir.FullName, "ImageModule.sln"))) return dir.FullName;
+                }
+                throw new InvalidOperationException("ImageModule.sln not found above " + AppContext.BaseDirectory);
+            }
+        }
+
+        public static string ManifestPath
+        {
+            get
+            {
+                var path = Path.Combine(RepositoryRoot, "out", "ImageModule", "ImageModule.psd1");
+                if (!File.Exists(path)) throw new InvalidOperationException($"Built module missing: {path}. Build the solution first.");
+                return path;
+            }
+        }
+
+        /// <summary>Runs a script as typed; returns its objects. Non-terminating errors land in <see cref="Errors"/>.</summary>
+        public Collection<PSObject> Run(string script) => Invoke(script, render: false);
+
+        /// <summary>Runs script | Out-Default and returns the text a user would see (no ANSI codes).</summary>
+        public string RunAndRender(string script)
+        {
+            Invoke(script, render: true);
+            return HostOutput;
+        }
+
+        /// <summary>Objects as a script sees them (dynamic over PSObject), so tests read properties the way a user does.</summary>
+        public List<dynamic> Objects(string script) => Run(script).Select(o => (dynamic)o).ToList();
+
+        public void SetVariable(string name, object? value) => _runspace.SessionStateProxy.SetVariable(name, value);
+
+        public object? GetVariable(string name) => _runspace.SessionStateProxy.GetVariable(name);
+
+        private Collection<PSObject> Invoke(string script, bool render)
+        {
+            Errors.Clear();
+            _output.GetStringBuilder().Clear();
+            _errors.GetStringBuilder().Clear();
+            _host.HostUI.Progress.Clear();
+            using var ps = PowerShell.Create();
+            ps.Runspace = _runspace;
+            ps.AddScript(script);
+            if (render)
+            {
+                ps.Commands.Commands[0].MergeMyResults(PipelineResultTypes.Error, PipelineResultTypes.Output);
+                ps.AddCommand("Out-Default");
+            }
+            var output = new PSDataCollection<PSObject>();
+            var async = ps.BeginInvoke<PSObject, PSObject>(null, output);
+            if (!async.AsyncWaitHandle.WaitOne(Timeout))
+            {
+                ps.Stop();
+                throw new TimeoutException($"Script did not finish within {Timeout}: {script}");
+            }
+            try
+            {
+                ps.EndInvoke(async);
+            }
+            finally
+            {
+                Errors.AddRange(ps.Streams.Error);
+                HostOutput = _output.ToString() + _errors.ToString();
+            }
+            return new Collection<PSObject>(output.ToList());
+        }
+
+        public void Dispose()
+        {
+            _runspace.Dispose();
+            try { Directory.Delete(TempDir, recursive: true); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
+}

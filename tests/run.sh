@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The full test suite (README): installs the real peers the tests use, builds, runs every xunit project,
+# and prints one closing line "N passed, N failed" over all suites. Exit status is non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests drive as real peers.
+PACKAGES="skopeo umoci docker-registry apache2-utils busybox-static tar gzip"
+TOOLS="skopeo umoci docker-registry htpasswd busybox"
+
+missing=""
+for tool in $TOOLS; do command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"; done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = "0" ]; then
+    echo "Installing test peers (missing:$missing)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
+  else
+    echo "Missing test tools:$missing (install: sudo apt-get install $PACKAGES)" >&2
+    exit 1
+  fi
+fi
+
+results="$(mktemp -d)"
+trap 'rm -rf "$results"' EXIT
+
+dotnet build ImageModule.sln -c Release -nologo -v quiet
+
+status=0
+for project in tests/ImageModule.Core.Tests tests/ImageModule.Tests; do
+  name="$(basename "$project")"
+  timeout 1800 dotnet test "$project" -c Release --no-build --nologo \
+    --logger "trx;LogFileName=$name.trx" --results-directory "$results" || status=1
+done
+
+python3 - "$results" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+passed = failed = skipped = 0
+for path in glob.glob(sys.argv[1] + "/*.trx"):
+    counters = ET.parse(path).getroot().find("{*}ResultSummary/{*}Counters")
+    passed += int(counters.get("passed", 0))
+    failed += int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0))
+    skipped += int(counters.get("notExecuted", 0))
+line = f"{passed} passed, {failed} failed"
+print(line + (f", {skipped} skipped" if skipped else ""))
+PY
+exit $status
