@@ -312,7 +312,8 @@ namespace ImageModule.Archive
                 var plan = new List<(string?, Descriptor)>();
                 foreach (var (e, configBytes, layers) in prepared)
                 {
-                    var oci = layers.Any(l => l.Layer.MediaType == MediaTypes.OciLayerZstd);
+                    // Built manifests use OCI media types: an OCI layout store only lists OCI manifests to skopeo and umoci.
+                    const bool oci = true;
                     var configDesc = new Descriptor(oci ? MediaTypes.OciConfig : MediaTypes.DockerConfig, Digest.Compute(configBytes), configBytes.Length);
                     await PushBytesAsync(configDesc, configBytes, ct).ConfigureAwait(false);
                     var layerDescs = new List<Descriptor>();

@@ -89,7 +89,8 @@ namespace ImageModule.Archive
             public override bool CanSeek => false;
             public override bool CanWrite => false;
             public override long Length => throw new NotSupportedException();
-            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+            // Some decompressors read Position of their source; report bytes handed out so far.
+            public override long Position { get => _pos + _inner.Position; set => throw new NotSupportedException(); }
             public override void Flush() { }
             public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
             public override void SetLength(long value) => throw new NotSupportedException();
