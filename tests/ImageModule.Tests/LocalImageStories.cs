@@ -32,6 +32,7 @@ namespace ImageModule.EndToEnd
         public void The_literal_pipeline_removes_exactly_the_images_over_100MB_and_their_blobs()
         {
             var big = Import("bars/big:1", 110, 1);
+            Assert.Contains(_session.Progress, p => p.PercentComplete > 0);
             var small = Import("bars/small:1", 2, 2);
             _session.Run("Add-ImageTag bars/big:1 bars/big:also");
             var bigLayers = _session.Objects("Get-ImageLayer bars/big:1").Where(l => !l.EmptyLayer).Select(l => (string)l.Digest).ToList();
@@ -48,6 +49,23 @@ namespace ImageModule.EndToEnd
             Assert.True(BlobExists((string)small.Id));
             var blobBytes = Directory.GetFiles(Path.Combine(_session.StorePath, "blobs", "sha256")).Sum(f => new FileInfo(f).Length);
             Assert.True(blobBytes < 10_000_000, $"store still holds {blobBytes} bytes of blobs");
+        }
+
+        [Fact]
+        public void StorePath_picks_another_store_and_images_remember_where_they_live()
+        {
+            Import("here:1", 1, 11);
+            var other = Path.Combine(_session.TempDir, "other-store");
+            _session.SetVariable("other", other);
+            _session.SetVariable("tar", Rootfs.Create(_session.TempDir, "there", 1, 12));
+            var there = Assert.Single(_session.Objects("Import-Image $tar -Name there:1 -StorePath $other"));
+            Assert.Equal(other, (string)there.Location);
+            Assert.Equal(new[] { "docker.io/library/here:1" }, Names());
+            // Piped objects act on the store they came from, whatever the cmdlet's default.
+            _session.Run("Get-Image -StorePath $other | Add-ImageTag -Tag there:2 | Out-Null; Get-Image -StorePath $other there:1 | Remove-Image");
+            Assert.Empty(_session.Errors);
+            Assert.Equal(new[] { "docker.io/library/there:2" }, _session.Objects("Get-Image -StorePath $other").Select(i => (string)i.Name).ToArray());
+            Assert.Equal(new[] { "docker.io/library/here:1" }, Names());
         }
 
         [Fact]

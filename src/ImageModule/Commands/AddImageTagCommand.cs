@@ -4,7 +4,7 @@ using ImageModule.References;
 namespace ImageModule.Commands
 {
     /// <summary>Gives an image another name (docker tag).</summary>
-    [Cmdlet(VerbsCommon.Add, "ImageTag", DefaultParameterSetName = ByName)]
+    [Cmdlet(VerbsCommon.Add, "ImageTag", DefaultParameterSetName = ByInputObject)]
     [OutputType(typeof(Image))]
     public sealed class AddImageTagCommand : StoreCmdlet
     {

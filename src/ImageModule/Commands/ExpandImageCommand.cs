@@ -6,7 +6,7 @@ using ImageModule.Filesystem;
 namespace ImageModule.Commands
 {
     /// <summary>Unpacks an image's filesystem into a directory (umoci unpack --rootless), safely: nothing is written outside it.</summary>
-    [Cmdlet(VerbsData.Expand, "Image", SupportsShouldProcess = true, DefaultParameterSetName = ByName)]
+    [Cmdlet(VerbsData.Expand, "Image", SupportsShouldProcess = true, DefaultParameterSetName = ByInputObject)]
     [OutputType(typeof(DirectoryInfo))]
     public sealed class ExpandImageCommand : ImageSelectionCmdlet
     {

@@ -6,7 +6,7 @@ using ImageModule.Filesystem;
 namespace ImageModule.Commands
 {
     /// <summary>Writes an image's flattened filesystem, all layers applied with whiteouts honoured, as one tar (crane export).</summary>
-    [Cmdlet(VerbsData.Export, "Image", SupportsShouldProcess = true, DefaultParameterSetName = ByName)]
+    [Cmdlet(VerbsData.Export, "Image", SupportsShouldProcess = true, DefaultParameterSetName = ByInputObject)]
     [OutputType(typeof(FileInfo))]
     public sealed class ExportImageCommand : ImageSelectionCmdlet
     {

@@ -5,7 +5,7 @@ using ImageModule.Filesystem;
 namespace ImageModule.Commands
 {
     /// <summary>Lists the files of an image's final filesystem, with the layer that last wrote each one (what dive shows).</summary>
-    [Cmdlet(VerbsCommon.Get, "ImageFile", DefaultParameterSetName = ByName)]
+    [Cmdlet(VerbsCommon.Get, "ImageFile", DefaultParameterSetName = ByInputObject)]
     [OutputType(typeof(ImageFile))]
     public sealed class GetImageFileCommand : ImageSelectionCmdlet
     {

@@ -3,7 +3,7 @@ using System.Management.Automation;
 namespace ImageModule.Commands
 {
     /// <summary>Lists an image's layers with their history (docker history), newest first.</summary>
-    [Cmdlet(VerbsCommon.Get, "ImageLayer", DefaultParameterSetName = ByName)]
+    [Cmdlet(VerbsCommon.Get, "ImageLayer", DefaultParameterSetName = ByInputObject)]
     [OutputType(typeof(ImageLayer))]
     public sealed class GetImageLayerCommand : ImageSelectionCmdlet
     {

@@ -10,7 +10,7 @@ namespace ImageModule.Commands
     /// Writes images to one archive (docker save): by default a tar that is both a docker-archive and an OCI layout,
     /// so docker, podman, skopeo and umoci all load it. Shared layers are stored once, as they are (never recompressed).
     /// </summary>
-    [Cmdlet(VerbsData.Save, "Image", SupportsShouldProcess = true, DefaultParameterSetName = ByName)]
+    [Cmdlet(VerbsData.Save, "Image", SupportsShouldProcess = true, DefaultParameterSetName = ByInputObject)]
     [OutputType(typeof(FileInfo), typeof(DirectoryInfo))]
     public sealed class SaveImageCommand : ImageSelectionCmdlet
     {
