@@ -13,6 +13,25 @@ namespace ImageModule.Runner
     /// </summary>
     public static class Program
     {
+        /// <summary>Binds "-Name value" and "-Switch" as pwsh -File does; anything else is positional.</summary>
+        private static void AddScriptArguments(PowerShell ps, List<string> args)
+        {
+            for (var i = 0; i < args.Count; i++)
+            {
+                var arg = args[i];
+                var isName = arg.Length > 1 && arg[0] == '-' && char.IsLetter(arg[1]);
+                if (!isName)
+                {
+                    ps.AddArgument(arg);
+                    continue;
+                }
+                var name = arg.Substring(1).TrimEnd(':');
+                var hasValue = i + 1 < args.Count && !(args[i + 1].Length > 1 && args[i + 1][0] == '-' && char.IsLetter(args[i + 1][1]));
+                if (hasValue) ps.AddParameter(name, args[++i]);
+                else ps.AddParameter(name, true);
+            }
+        }
+
         public static int Main(string[] args)
         {
             string? file = null, command = null;
@@ -68,7 +87,7 @@ namespace ImageModule.Runner
                 if (file != null)
                 {
                     ps.AddCommand(Path.GetFullPath(file));
-                    foreach (var a in scriptArgs) ps.AddArgument(a);
+                    AddScriptArguments(ps, scriptArgs);
                 }
                 else
                 {

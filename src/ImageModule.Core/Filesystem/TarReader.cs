@@ -119,15 +119,23 @@ namespace ImageModule.Filesystem
 
         private async Task SkipRestAsync(CancellationToken ct)
         {
+            var content = _remaining;
             var skip = _remaining + _padding;
             _remaining = 0; _padding = 0;
             if (skip == 0) return;
             if (_stream.CanSeek) { _stream.Seek(skip, SeekOrigin.Current); return; }
+            var padding = skip - content;
             var buffer = new byte[(int)Math.Min(skip, 81920)];
             while (skip > 0)
             {
                 var n = await _stream.ReadAsync(buffer, 0, (int)Math.Min(buffer.Length, skip), ct).ConfigureAwait(false);
-                if (n <= 0) throw Corrupt("unexpected end of archive");
+                if (n <= 0)
+                {
+                    // Go's tar writer, left unclosed, ends after the last entry's data without padding or trailer
+                    // (umoci layers copied by skopeo do); Go and docker read such layers, so a short final pad is the end.
+                    if (skip <= padding) return;
+                    throw Corrupt("unexpected end of archive");
+                }
                 skip -= n;
             }
         }
