@@ -1,0 +1,101 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using ImageModule.Oci;
+
+namespace ImageModule.Content
+{
+    /// <summary>
+    /// Copies one image between any two content stores: pull (registry → store), push (store → registry),
+    /// registry → registry. Blobs the destination has are skipped; the rest go in parallel, streamed and verified;
+    /// the manifest goes last and is named at the end, so a failed copy names nothing.
+    /// </summary>
+    public static class ImageCopier
+    {
+        public const int DefaultParallelism = 4;
+
+        public static async Task<Descriptor> CopyAsync(ITarget source, string sourceReference, ITarget destination, string destinationReference,
+            Platform? platform, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
+        {
+            var root = await source.ResolveAsync(sourceReference, cancellationToken).ConfigureAwait(false);
+            var rootBytes = await ReadAllAsync(source, root, cancellationToken).ConfigureAwait(false);
+            var manifestDescriptor = root;
+            var manifestBytes = rootBytes;
+            if (MediaTypes.IsIndex(OciJson.PeekMediaType(rootBytes) ?? root.MediaType))
+            {
+                var want = platform ?? Platform.Current;
+                var index = OciJson.Deserialize<ImageIndex>(rootBytes, $"index {root.Digest}");
+                manifestDescriptor = index.Manifests.FirstOrDefault(m => MediaTypes.IsManifest(m.MediaType) && want.Matches(m.Platform))
+                    ?? throw new ImageModuleException("PlatformNotFound", ErrorKind.ObjectNotFound,
+                        $"{sourceReference} has no image for {want}; it has {string.Join(", ", index.Manifests.Select(m => m.Platform?.ToString()).Where(p => p != null))}.", sourceReference);
+                manifestBytes = await ReadAllAsync(source, manifestDescriptor, cancellationToken).ConfigureAwait(false);
+            }
+            var manifest = OciJson.Deserialize<Manifest>(manifestBytes, $"manifest {manifestDescriptor.Digest}");
+            var blobs = new[] { manifest.Config }.Concat(manifest.Layers).GroupBy(b => b.Digest).Select(g => g.First()).ToList();
+            var total = blobs.Sum(b => b.Size);
+            long done = 0;
+            var overall = 1;
+            void Report(string status) => progress?.Report(new OperationProgress { Id = overall, Activity = $"Copying {sourceReference}", Status = status, BytesDone = Interlocked.Read(ref done), BytesTotal = total });
+
+            using var gate = new SemaphoreSlim(DefaultParallelism);
+            var tasks = blobs.Select(async (blob, i) =>
+            {
+                await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    if (await destination.ExistsAsync(blob, cancellationToken).ConfigureAwait(false))
+                    {
+                        Interlocked.Add(ref done, blob.Size);
+                        Report($"{blob.Digest.Short}: already exists");
+                        return;
+                    }
+                    var id = i + 2;
+                    long mine = 0;
+                    var bytes = new Progress(n =>
+                    {
+                        mine += n;
+                        Interlocked.Add(ref done, n);
+                        progress?.Report(new OperationProgress { Id = id, ParentId = overall, Activity = blob.Digest.Short, Status = "Copying", BytesDone = mine, BytesTotal = blob.Size });
+                        Report("Copying");
+                    });
+                    using var stream = await source.FetchAsync(blob, cancellationToken).ConfigureAwait(false);
+                    await destination.PushAsync(blob, stream, bytes, cancellationToken).ConfigureAwait(false);
+                    progress?.Report(new OperationProgress { Id = id, ParentId = overall, Activity = blob.Digest.Short, Status = "Done", Completed = true });
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }).ToList();
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+
+            if (!await destination.ExistsAsync(manifestDescriptor, cancellationToken).ConfigureAwait(false))
+            {
+                using var body = new MemoryStream(manifestBytes, writable: false);
+                await destination.PushAsync(manifestDescriptor, body, null, cancellationToken).ConfigureAwait(false);
+            }
+            await destination.TagAsync(manifestDescriptor, destinationReference, cancellationToken).ConfigureAwait(false);
+            progress?.Report(new OperationProgress { Id = overall, Activity = $"Copying {sourceReference}", Status = "Done", Completed = true });
+            return manifestDescriptor;
+        }
+
+        private static async Task<byte[]> ReadAllAsync(IContentStore store, Descriptor descriptor, CancellationToken cancellationToken)
+        {
+            using var stream = await store.FetchAsync(descriptor, cancellationToken).ConfigureAwait(false);
+            var buffer = new MemoryStream();
+            await stream.CopyToAsync(buffer, 81920, cancellationToken).ConfigureAwait(false);
+            return buffer.ToArray();
+        }
+
+        /// <summary>Synchronous IProgress (System.Progress posts to a context; byte counts must be in order).</summary>
+        private sealed class Progress : IProgress<long>
+        {
+            private readonly Action<long> _report;
+            public Progress(Action<long> report) => _report = report;
+            public void Report(long value) => _report(value);
+        }
+    }
+}

@@ -1,0 +1,43 @@
+using System.Management.Automation;
+using ImageModule.Content;
+using ImageModule.References;
+using ImageModule.Registry;
+
+namespace ImageModule.Commands
+{
+    /// <summary>Pushes an image from the store to a registry (docker push); blobs the registry has are not sent again.</summary>
+    [Cmdlet(VerbsData.Publish, "Image", SupportsShouldProcess = true, DefaultParameterSetName = ByInputObject)]
+    [OutputType(typeof(PublishedImage))]
+    public sealed class PublishImageCommand : RegistryCmdlet
+    {
+        private const string ByName = "ByName";
+        private const string ByInputObject = "ByInputObject";
+
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string Name { get; set; } = "";
+
+        [Parameter(Mandatory = true, ParameterSetName = ByInputObject, ValueFromPipeline = true)]
+        public Image? InputObject { get; set; }
+
+        /// <summary>Where to push, e.g. registry.example.com/team/app:1.0 (default: the image's own name).</summary>
+        [Parameter(Position = 1)]
+        [ValidateNotNullOrEmpty]
+        public string? Destination { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            var image = InputObject ?? SingleOrError(Name);
+            if (image is null) return;
+            ForEachItem(image, () =>
+            {
+                var destination = ImageReference.Parse(Destination ?? image.Name ?? throw new InvalidReferenceException(image.Id, "an unnamed image needs -Destination"));
+                if (!ShouldProcess(destination.ToString(), $"Push {image.Name ?? image.ShortId}")) return;
+                var source = StoreOf(image).Content;
+                using var repository = OpenRepository(destination);
+                var pushed = Run((progress, ct) => ImageCopier.CopyAsync(source, image.Name ?? image.Digest!, repository, destination.Tag ?? "latest", null, progress, ct));
+                WriteObject(new PublishedImage(destination.ToString(), pushed.Digest.ToString(), pushed.Size, image.Id));
+            });
+        }
+    }
+}

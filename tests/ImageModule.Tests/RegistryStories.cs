@@ -1,0 +1,132 @@
+using System;
+using System.IO;
+using System.Linq;
+using Xunit;
+
+namespace ImageModule.EndToEnd
+{
+    /// <summary>Pull and push against a real registry on loopback, with skopeo as the peer.</summary>
+    public sealed class RegistryStories : IDisposable
+    {
+        private readonly ModuleSession _session = new();
+        private readonly RegistryFixture _registry = new();
+
+        public void Dispose()
+        {
+            _session.Dispose();
+            _registry.Dispose();
+        }
+
+        private int BlobCount() => Directory.Exists(Path.Combine(_session.StorePath, "blobs", "sha256")) ? Directory.GetFiles(Path.Combine(_session.StorePath, "blobs", "sha256")).Length : 0;
+
+        [Fact]
+        public void Publish_then_Install_round_trips_with_digests_skopeo_agrees_on()
+        {
+            _session.SetVariable("tar", Rootfs.Create(_session.TempDir, "app", 3, 41));
+            var local = Assert.Single(_session.Objects("Import-Image $tar -Name app:1"));
+            var remote = $"{_registry.Host}/team/app:1";
+            _session.SetVariable("remote", remote);
+
+            var published = Assert.Single(_session.Objects("Publish-Image -Name app:1 -Destination $remote"));
+            Assert.Empty(_session.Errors);
+            Assert.Equal(remote, (string)published.Name);
+            var raw = ExternalTool.Run("skopeo", "inspect", "--tls-verify=false", $"docker://{remote}");
+            Assert.Contains((string)published.Digest, raw);
+            Assert.Contains((string)local.LayerDiffIds[0], ExternalTool.Run("skopeo", "inspect", "--tls-verify=false", "--config", $"docker://{remote}"));
+
+            _session.Run("Remove-Image app:1");
+            Assert.Equal(0, BlobCount());
+            var pulled = Assert.Single(_session.Objects("Install-Image $remote"));
+            Assert.Empty(_session.Errors);
+            Assert.Equal((string)local.Id, (string)pulled.Id);
+            Assert.Equal((string)published.Digest, (string)pulled.Digest);
+            Assert.Contains(_session.Progress, p => p.PercentComplete > 0);
+
+            // Pulling again writes nothing: every blob already exists.
+            var before = Directory.GetFiles(Path.Combine(_session.StorePath, "blobs", "sha256")).Select(f => File.GetLastWriteTimeUtc(f)).ToList();
+            Assert.Single(_session.Objects("Install-Image $remote"));
+            Assert.Equal(before, Directory.GetFiles(Path.Combine(_session.StorePath, "blobs", "sha256")).Select(f => File.GetLastWriteTimeUtc(f)).ToList());
+
+            // By digest too.
+            _session.SetVariable("pinned", $"{_registry.Host}/team/app@{published.Digest}");
+            var byDigest = Assert.Single(_session.Objects("Install-Image $pinned"));
+            Assert.Equal((string)local.Id, (string)byDigest.Id);
+        }
+
+        [Fact]
+        public void An_image_skopeo_pushed_installs_with_the_same_config_digest()
+        {
+            var layout = Path.Combine(_session.TempDir, "layout");
+            var file = Path.Combine(_session.TempDir, "payload.bin");
+            File.WriteAllBytes(file, Enumerable.Range(0, 300_000).Select(i => (byte)(i * 13)).ToArray());
+            ExternalTool.Run("umoci", "init", "--layout", layout);
+            ExternalTool.Run("umoci", "new", "--image", layout + ":x");
+            ExternalTool.Run("umoci", "insert", "--rootless", "--image", layout + ":x", file, "/payload.bin");
+            var remote = $"{_registry.Host}/peer/x:7";
+            ExternalTool.Run("skopeo", "copy", "--dest-tls-verify=false", $"oci:{layout}:x", $"docker://{remote}");
+            var config = ExternalTool.Run("skopeo", "inspect", "--tls-verify=false", "--raw", $"docker://{remote}");
+            _session.SetVariable("remote", remote);
+            var pulled = Assert.Single(_session.Objects("Install-Image $remote"));
+            Assert.Contains((string)pulled.Id, config);
+        }
+
+        [Fact]
+        public void A_missing_image_is_ImageNotFound_and_adds_nothing()
+        {
+            _session.SetVariable("remote", $"{_registry.Host}/team/missing:1");
+            _session.Run("Install-Image $remote");
+            var error = Assert.Single(_session.Errors);
+            Assert.Equal("ImageNotFound,ImageModule.Commands.InstallImageCommand", error.FullyQualifiedErrorId);
+            Assert.Empty(_session.Objects("Get-Image"));
+        }
+
+        [Fact]
+        public void An_unreachable_registry_is_a_ConnectionError()
+        {
+            _session.Run("Install-Image 127.0.0.1:1/nothing/here:1");
+            var error = Assert.Single(_session.Errors);
+            Assert.Equal("RegistryUnreachable,ImageModule.Commands.InstallImageCommand", error.FullyQualifiedErrorId);
+            Assert.Equal(System.Management.Automation.ErrorCategory.ConnectionError, error.CategoryInfo.Category);
+        }
+    }
+
+    /// <summary>A registry behind htpasswd basic auth.</summary>
+    public sealed class PrivateRegistryStories : IDisposable
+    {
+        private readonly ModuleSession _session = new();
+        private readonly RegistryFixture _registry = new("alice", "s3cret-Passw0rd");
+
+        public void Dispose()
+        {
+            _session.Dispose();
+            _registry.Dispose();
+        }
+
+        [Fact]
+        public void The_right_password_pushes_and_pulls_and_a_wrong_one_is_refused_without_echoing_it()
+        {
+            _session.SetVariable("tar", Rootfs.Create(_session.TempDir, "priv", 1, 42));
+            _session.Run("Import-Image $tar -Name priv:1 | Out-Null");
+            _session.SetVariable("remote", $"{_registry.Host}/private/app:1");
+            // ConvertTo-SecureString is not in the hosted engine's core cmdlets; NetworkCredential makes the same SecureString.
+            _session.Run("$good = [pscredential]::new('alice', [Net.NetworkCredential]::new('', 's3cret-Passw0rd').SecurePassword); $bad = [pscredential]::new('alice', [Net.NetworkCredential]::new('', 'wrong-Passw0rd').SecurePassword)");
+            Assert.Empty(_session.Errors);
+
+            _session.Run("Publish-Image priv:1 -Destination $remote");
+            Assert.Equal("RegistryUnauthorized,ImageModule.Commands.PublishImageCommand", Assert.Single(_session.Errors).FullyQualifiedErrorId);
+
+            _session.Run("Publish-Image priv:1 -Destination $remote -Credential $bad");
+            var refused = Assert.Single(_session.Errors);
+            Assert.Equal("RegistryUnauthorized,ImageModule.Commands.PublishImageCommand", refused.FullyQualifiedErrorId);
+            Assert.Equal(System.Management.Automation.ErrorCategory.AuthenticationError, refused.CategoryInfo.Category);
+            Assert.DoesNotContain("wrong-Passw0rd", refused.ToString());
+
+            Assert.Single(_session.Objects("Publish-Image priv:1 -Destination $remote -Credential $good"));
+            Assert.Empty(_session.Errors);
+            _session.Run("Remove-Image priv:1");
+            Assert.Single(_session.Objects("Install-Image $remote -Credential $good"));
+            Assert.Empty(_session.Errors);
+            Assert.DoesNotContain("s3cret-Passw0rd", _session.HostOutput);
+        }
+    }
+}
