@@ -174,7 +174,7 @@ namespace ImageModule.Store
         {
             if (layer.MediaType == MediaTypes.OciLayer || layer.MediaType == MediaTypes.DockerLayer) return layer.Size;
             using var blob = Layout.OpenBlob(layer, verify: false);
-            using var tar = LayerCompression.OpenDecompressed(blob, layer.MediaType);
+            using var tar = Archive.Decompression.Open(blob, out _);
             var buffer = new byte[1 << 17];
             long total = 0;
             int n;
