@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 mode=full; [ "${1:-}" = "--smoke" ] && mode=smoke
 if [ $mode = smoke ]; then iterations=1; images=50; randmb=5; else iterations=5; images=1000; randmb=60; fi
 
-for tool in skopeo umoci /usr/bin/time python3; do
+for tool in skopeo umoci docker-registry curl /usr/bin/time python3; do
   command -v "$tool" >/dev/null || { echo "bench needs $tool (apt-get install skopeo umoci time python3)" >&2; exit 1; }
 done
 
@@ -70,9 +70,29 @@ for i in $(seq 1 "$iterations"); do
   rm -rf "$work/x-ours" "$work/x-peer" "$work/load-ours" "$work/load-peer"
 done
 
+# Registry: pull into an empty store, re-pull when every blob is present, push to an empty repository.
+port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' "$work/registry" "$port" > "$work/registry.yml"
+docker-registry serve "$work/registry.yml" >/dev/null 2>&1 &
+registry_pid=$!
+trap 'kill $registry_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+remote="127.0.0.1:$port/bench/ref:1"
+skopeo copy -q --dest-tls-verify=false "oci:$layout:bench" "docker://$remote" >/dev/null
+for i in $(seq 1 "$iterations"); do
+  rm -rf "$work/pull-ours" "$work/pull-peer"
+  time_cmd pull ours env IMAGEMODULE_STORE="$work/pull-ours" $runner -Command "Install-Image '$remote' | Out-Null"
+  time_cmd pull skopeo skopeo copy -q --src-tls-verify=false "docker://$remote" "oci:$work/pull-peer:bench"
+  time_cmd repull ours env IMAGEMODULE_STORE="$work/pull-ours" $runner -Command "Install-Image '$remote' | Out-Null"
+  time_cmd repull skopeo skopeo copy -q --src-tls-verify=false "docker://$remote" "oci:$work/pull-peer:bench"
+  time_cmd push ours $runner -Command "Publish-Image bench/ref:1 -Destination '127.0.0.1:$port/push-ours-$i/ref:1' | Out-Null"
+  time_cmd push skopeo skopeo copy -q --dest-tls-verify=false "oci:$layout:bench" "docker://127.0.0.1:$port/push-peer-$i/ref:1"
+done
+rm -rf "$work/pull-ours" "$work/pull-peer"
+
 # Listing: a store of many small tagged images, measured warm (inside one engine, as at a prompt) and cold.
 many="$work/many"
-$runner -File bench/warm.ps1  -Store "$many" -Images "$images" -Iterations "$iterations" -Results "$results" -Work "$work" -Reference "$work/reference.tar" >/dev/null
+$runner -File bench/warm.ps1  -Store "$many" -Images "$images" -Iterations "$iterations" -Results "$results" -Work "$work" -Reference "$work/reference.tar" -Remote "$remote" >/dev/null
 for i in $(seq 1 "$iterations"); do
   time_cmd list-cold ours env IMAGEMODULE_STORE="$many" $runner -Command "Get-Image | Out-Null"
 done
@@ -80,3 +100,5 @@ done
 python3 bench/report.py "$results" "$mode" "$uncompressed" "$images" > "$work/RESULTS.md"
 if [ $mode = full ]; then cp "$work/RESULTS.md" bench/RESULTS.md; echo "wrote bench/RESULTS.md"; else echo "wrote $work/RESULTS.md"; fi
 cat "$work/RESULTS.md"
+# Keep the table and raw numbers; the workload is gigabytes.
+find "$work" -mindepth 1 -maxdepth 1 ! -name RESULTS.md ! -name results.jsonl -exec rm -rf {} +

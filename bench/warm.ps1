@@ -1,5 +1,5 @@
 # Runs inside one started engine (imagemodule-run -File), the way a user at a prompt runs a second command.
-param([string]$Store, [int]$Images, [int]$Iterations, [string]$Results, [string]$Work, [string]$Reference)
+param([string]$Store, [int]$Images, [int]$Iterations, [string]$Results, [string]$Work, [string]$Reference, [string]$Remote)
 $ErrorActionPreference = 'Stop'
 $root = [IO.Path]::Combine($Work, 'tiny-rootfs')
 [void][IO.Directory]::CreateDirectory($root)
@@ -28,3 +28,11 @@ $n = 0
 Measure-Op 'save' { Save-Image bench/ref:1 -StorePath $refStore -Path ([IO.Path]::Combine($Work, 'warm.tar')) -Force }
 Measure-Op 'load' { $script:n++; Import-Image -Path $Reference -StorePath ([IO.Path]::Combine($Work, "warm-load-$script:n")) }
 Measure-Op 'expand' { $script:n++; Expand-Image bench/ref:1 -StorePath $refStore -DestinationPath ([IO.Path]::Combine($Work, "warm-x-$script:n")) }
+
+# Pull into an empty store and re-pull with every blob present, warm; push to a new repository, warm.
+Measure-Op 'pull' { $script:n++; Install-Image $Remote -StorePath ([IO.Path]::Combine($Work, "warm-pull-$script:n")) }
+$pulled = [IO.Path]::Combine($Work, "warm-pull-$n")
+Measure-Op 'repull' { Install-Image $Remote -StorePath $pulled }
+$registry = $Remote.Substring(0, $Remote.IndexOf('/'))
+Measure-Op 'push' { $script:n++; Publish-Image bench/ref:1 -StorePath $refStore -Destination "$registry/warm-push-$script:n/ref:1" }
+foreach ($dir in [IO.Directory]::GetDirectories($Work, 'warm-*')) { [IO.Directory]::Delete($dir, $true) }
