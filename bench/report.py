@@ -32,4 +32,6 @@ for op, label in (("list-warm", "Get-Image (warm)"), ("filter-warm", "Get-Image 
     w = med(op, "ours-warm" if op.endswith("warm") else "ours", "wall")
     if w is not None:
         print(f"| {label}, {images} images | {w * 1000:.0f} ms | — | — | — | — | — | — | — | — |")
-print("\nPull, re-pull and push run against docker-registry on loopback; ours is a cold process there (engine start-up included).")
+print("\nPull, re-pull and push run against docker-registry on loopback. skopeo's push is near-instant because it mounts "
+      "the blobs from the repository the workload was first pushed to (cross-repository mount); ours uploads them, as "
+      "mounting is not built yet. Our pull also decompresses every layer once to report the uncompressed Size.")

@@ -246,27 +246,18 @@ namespace ImageModule.Registry
         }
 
         /// <summary>The body of a response that disposes the response with it.</summary>
-        private sealed class ResponseStream : Stream
+        private sealed class ResponseStream : ReadOnlyStream
         {
             private readonly HttpResponseMessage _response;
             private readonly Stream _body;
             public ResponseStream(HttpResponseMessage response, Stream body) { _response = response; _body = body; }
             public override int Read(byte[] buffer, int offset, int count) => _body.Read(buffer, offset, count);
             public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _body.ReadAsync(buffer, offset, count, cancellationToken);
-            public override bool CanRead => true;
-            public override bool CanSeek => false;
-            public override bool CanWrite => false;
-            public override long Length => throw new NotSupportedException();
-            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-            public override void Flush() { }
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-            public override void SetLength(long value) => throw new NotSupportedException();
-            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
             protected override void Dispose(bool disposing) { if (disposing) { _body.Dispose(); _response.Dispose(); } base.Dispose(disposing); }
         }
 
         /// <summary>Reports bytes as an upload reads them.</summary>
-        private sealed class ProgressStream : Stream
+        private sealed class ProgressStream : ReadOnlyStream
         {
             private readonly Stream _inner;
             private readonly IProgress<long>? _progress;
@@ -278,15 +269,6 @@ namespace ImageModule.Registry
                 if (n > 0) _progress?.Report(n);
                 return n;
             }
-            public override bool CanRead => true;
-            public override bool CanSeek => false;
-            public override bool CanWrite => false;
-            public override long Length => throw new NotSupportedException();
-            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-            public override void Flush() { }
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-            public override void SetLength(long value) => throw new NotSupportedException();
-            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         }
     }
 }
