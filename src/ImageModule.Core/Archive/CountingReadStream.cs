@@ -6,7 +6,7 @@ using System.Threading.Tasks;
 namespace ImageModule.Archive
 {
     /// <summary>Passes reads through and reports the running byte count (for progress on the raw, possibly compressed, file).</summary>
-    internal sealed class CountingReadStream : Stream
+    internal sealed class CountingReadStream : ImageModule.Content.ReadOnlyStream
     {
         private readonly Stream _inner;
         private readonly Action<long> _report;
@@ -27,15 +27,8 @@ namespace ImageModule.Archive
             return n;
         }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
         public override long Length => _inner.Length;
         public override long Position { get => _count; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

@@ -58,7 +58,7 @@ namespace ImageModule.Archive
         };
 
         /// <summary>Replays a few bytes already read from a non-seekable stream, then reads on.</summary>
-        private sealed class PrefixedStream : Stream
+        private sealed class PrefixedStream : ImageModule.Content.ReadOnlyStream
         {
             private readonly byte[] _prefix;
             private readonly int _count;
@@ -85,16 +85,8 @@ namespace ImageModule.Archive
                 return _inner.ReadAsync(buffer, offset, count, cancellationToken);
             }
 
-            public override bool CanRead => true;
-            public override bool CanSeek => false;
-            public override bool CanWrite => false;
-            public override long Length => throw new NotSupportedException();
             // Some decompressors read Position of their source; report bytes handed out so far.
             public override long Position { get => _pos + _inner.Position; set => throw new NotSupportedException(); }
-            public override void Flush() { }
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-            public override void SetLength(long value) => throw new NotSupportedException();
-            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
             protected override void Dispose(bool disposing)
             {

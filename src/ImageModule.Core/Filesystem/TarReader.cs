@@ -305,21 +305,12 @@ namespace ImageModule.Filesystem
         private static ImageModuleException Corrupt(string why) =>
             new ImageModuleException(ImageModule.Archive.ArchiveErrors.CorruptTar, ErrorKind.InvalidData, $"Corrupt tar archive: {why}");
 
-        private sealed class TarEntryStream : Stream
+        private sealed class TarEntryStream : ImageModule.Content.ReadOnlyStream
         {
             private readonly TarReader _reader;
             public TarEntryStream(TarReader reader) { _reader = reader; }
             public override int Read(byte[] buffer, int offset, int count) => _reader.ReadContent(buffer, offset, count);
             public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _reader.ReadContentAsync(buffer, offset, count, cancellationToken);
-            public override bool CanRead => true;
-            public override bool CanSeek => false;
-            public override bool CanWrite => false;
-            public override long Length => throw new NotSupportedException();
-            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-            public override void Flush() { }
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-            public override void SetLength(long value) => throw new NotSupportedException();
-            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         }
     }
 }
