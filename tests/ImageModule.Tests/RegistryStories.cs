@@ -54,6 +54,25 @@ namespace ImageModule.EndToEnd
         }
 
         [Fact]
+        public void Find_lists_tags_and_the_catalog_across_pages()
+        {
+            _session.SetVariable("tar", Rootfs.Create(_session.TempDir, "tags", 1, 43));
+            _session.Run("Import-Image $tar -Name app:1 | Out-Null");
+            _session.SetVariable("registry", _registry.Host);
+            _session.Run("foreach ($t in 'v1', 'v2', 'v3', 'latest') { Publish-Image app:1 -Destination \"$registry/team/app:$t\" | Out-Null }; Publish-Image app:1 -Destination \"$registry/other/tool:1\" | Out-Null");
+            Assert.Empty(_session.Errors);
+
+            var tags = _session.Run("Find-Image \"$registry/team/app\" -ListTags -PageSize 2").Select(o => o.ToString()).OrderBy(t => t).ToArray();
+            Assert.Equal(new[] { "latest", "v1", "v2", "v3" }, tags);
+            Assert.Equal(3, _session.Run("Find-Image \"$registry/team/app\" -ListTags -Filter 'v*'").Count);
+            var repositories = _session.Run("Find-Image -Registry $registry -PageSize 1").Select(o => o.ToString()).ToArray();
+            Assert.Equal(new[] { "other/tool", "team/app" }, repositories.OrderBy(r => r).ToArray());
+
+            _session.Run("Find-Image \"$registry/team/nothing\" -ListTags");
+            Assert.StartsWith("ImageNotFound,", Assert.Single(_session.Errors).FullyQualifiedErrorId);
+        }
+
+        [Fact]
         public void An_image_skopeo_pushed_installs_with_the_same_config_digest()
         {
             var layout = Path.Combine(_session.TempDir, "layout");

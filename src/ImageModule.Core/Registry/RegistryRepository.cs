@@ -143,22 +143,30 @@ namespace ImageModule.Registry
             if (response.StatusCode != HttpStatusCode.Created && !response.IsSuccessStatusCode) throw await ErrorAsync(response, Reference.ToString()).ConfigureAwait(false);
         }
 
-        /// <summary>Tags of this repository, following Link pagination (bounded).</summary>
-        public async Task<System.Collections.Generic.IReadOnlyList<string>> ListTagsAsync(CancellationToken cancellationToken)
+        /// <summary>Tags of this repository (GET /v2/&lt;name&gt;/tags/list), following Link pagination.</summary>
+        public Task<System.Collections.Generic.IReadOnlyList<string>> ListTagsAsync(int pageSize, CancellationToken cancellationToken) =>
+            ListPagedAsync(Url($"tags/list?n={pageSize}"), "tags", Reference.Name, cancellationToken);
+
+        /// <summary>Repositories of the whole registry (GET /v2/_catalog), following Link pagination.</summary>
+        public Task<System.Collections.Generic.IReadOnlyList<string>> ListCatalogAsync(int pageSize, CancellationToken cancellationToken) =>
+            ListPagedAsync(new Uri(_base, $"/v2/_catalog?n={pageSize}"), "repositories", Reference.Registry, cancellationToken);
+
+        private async Task<System.Collections.Generic.IReadOnlyList<string>> ListPagedAsync(Uri first, string property, string target, CancellationToken cancellationToken)
         {
-            var tags = new System.Collections.Generic.List<string>();
-            var next = Url("tags/list?n=1000");
-            for (var page = 0; next != null && page < 1000; page++)
+            var items = new System.Collections.Generic.List<string>();
+            Uri? next = first;
+            // Bounded: a registry that keeps sending Link headers cannot keep us here forever.
+            for (var page = 0; next != null && page < 10_000; page++)
             {
                 using var request = new HttpRequestMessage(HttpMethod.Get, next);
                 using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
-                if (!response.IsSuccessStatusCode) throw await ErrorAsync(response, Reference.Name).ConfigureAwait(false);
+                if (!response.IsSuccessStatusCode) throw await ErrorAsync(response, target).ConfigureAwait(false);
                 using var doc = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false));
-                if (doc.RootElement.TryGetProperty("tags", out var list) && list.ValueKind == JsonValueKind.Array)
-                    tags.AddRange(list.EnumerateArray().Select(t => t.GetString()!).Where(t => t != null));
+                if (doc.RootElement.TryGetProperty(property, out var list) && list.ValueKind == JsonValueKind.Array)
+                    items.AddRange(list.EnumerateArray().Select(t => t.GetString()).Where(t => t != null).Select(t => t!));
                 next = NextLink(response);
             }
-            return tags;
+            return items;
         }
 
         private Uri? NextLink(HttpResponseMessage response)
