@@ -13,13 +13,16 @@ namespace ImageModule.Commands
         [Credential]
         public PSCredential? Credential { get; set; }
 
+        protected RegistryCredential? GivenCredential =>
+            Credential != null && Credential != PSCredential.Empty
+                ? new RegistryCredential(Credential.UserName, new NetworkCredential(string.Empty, Credential.Password).Password)
+                : null;
+
         protected RegistryRepository OpenRepository(ImageReference reference)
         {
-            RegistryCredential? credential = null;
-            if (Credential != null && Credential != PSCredential.Empty)
-            {
-                credential = new RegistryCredential(Credential.UserName, new NetworkCredential(string.Empty, Credential.Password).Password);
-            }
+            var credential = GivenCredential;
+            // Without -Credential, the login Connect-ImageRegistry (or docker login) stored is used.
+            credential ??= new DockerCredentialStore().Get(reference.Registry);
             return new RegistryRepository(reference, credential);
         }
     }

@@ -147,5 +147,44 @@ namespace ImageModule.EndToEnd
             Assert.Empty(_session.Errors);
             Assert.DoesNotContain("s3cret-Passw0rd", _session.HostOutput);
         }
+
+        [Fact]
+        public void Connect_stores_the_login_like_docker_and_Disconnect_forgets_it()
+        {
+            var dockerConfig = Path.Combine(_session.TempDir, "docker-config");
+            _session.SetVariable("dockerConfig", dockerConfig);
+            _session.SetVariable("registry", _registry.Host);
+            _session.SetVariable("tar", Rootfs.Create(_session.TempDir, "login", 1, 44));
+            _session.Run("$env:DOCKER_CONFIG = $dockerConfig; Import-Image $tar -Name login:1 | Out-Null");
+            _session.Run("$good = [pscredential]::new('alice', [Net.NetworkCredential]::new('', 's3cret-Passw0rd').SecurePassword); $bad = [pscredential]::new('alice', [Net.NetworkCredential]::new('', 'wrong-Passw0rd').SecurePassword)");
+            try
+            {
+                _session.Run("Connect-ImageRegistry $registry -Credential $bad");
+                Assert.Equal("RegistryUnauthorized,ImageModule.Commands.ConnectImageRegistryCommand", Assert.Single(_session.Errors).FullyQualifiedErrorId);
+                Assert.False(File.Exists(Path.Combine(dockerConfig, "config.json")));
+
+                var connection = Assert.Single(_session.Objects("Connect-ImageRegistry $registry -Credential $good"));
+                Assert.Equal("alice", (string)connection.UserName);
+                var config = File.ReadAllText(Path.Combine(dockerConfig, "config.json"));
+                Assert.Contains(Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("alice:s3cret-Passw0rd")), config);
+                Assert.Contains($"\"{_registry.Host}\"", config);
+                if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dockerConfig, "config.json")));
+                Assert.DoesNotContain("s3cret-Passw0rd", _session.RunAndRender("Connect-ImageRegistry $registry -Credential $good"));
+
+                // Later commands use the stored login without -Credential.
+                Assert.Single(_session.Objects($"Publish-Image login:1 -Destination {_registry.Host}/private/login:1"));
+                Assert.Empty(_session.Errors);
+
+                _session.Run("Disconnect-ImageRegistry $registry");
+                Assert.Empty(_session.Errors);
+                Assert.DoesNotContain(_registry.Host, File.ReadAllText(Path.Combine(dockerConfig, "config.json")));
+                _session.Run($"Publish-Image login:1 -Destination {_registry.Host}/private/login:2");
+                Assert.Equal("RegistryUnauthorized,ImageModule.Commands.PublishImageCommand", Assert.Single(_session.Errors).FullyQualifiedErrorId);
+            }
+            finally
+            {
+                _session.Run("$env:DOCKER_CONFIG = $null");
+            }
+        }
     }
 }

@@ -52,6 +52,14 @@ namespace ImageModule.Registry
 
         private Uri Url(string relative) => new(_base, relative);
 
+        /// <summary>Checks the registry speaks the API and accepts our credentials (GET /v2/, as docker login does).</summary>
+        public async Task PingAsync(CancellationToken cancellationToken)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_base, "/v2/"));
+            using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode) throw await ErrorAsync(response, Reference.Registry).ConfigureAwait(false);
+        }
+
         public async Task<bool> ExistsAsync(Descriptor target, CancellationToken cancellationToken)
         {
             using var request = new HttpRequestMessage(HttpMethod.Head, Url((IsManifest(target) ? "manifests/" : "blobs/") + target.Digest));
