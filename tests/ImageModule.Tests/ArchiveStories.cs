@@ -19,6 +19,13 @@ namespace ImageModule.EndToEnd
             return Assert.Single(_session.Objects("Import-Image -Path $tar -Name $name"));
         }
 
+        private string Archive(string name)
+        {
+            var path = Path.Combine(_session.TempDir, name);
+            _session.SetVariable("archive", path);
+            return path;
+        }
+
         [Fact]
         public void Two_images_saved_into_one_file_load_into_an_empty_store_with_the_same_ids()
         {
@@ -77,6 +84,20 @@ namespace ImageModule.EndToEnd
             Assert.Empty(_session.Errors);
             Assert.Contains("./data/random.bin", ExternalTool.Run("tar", "-tvf", tar).Replace("\n./", "\n./").Split('\n').Select(l => l.Split(' ').Last()).Select(p => p.StartsWith("./") ? p : "./" + p));
             Assert.Equal(1 << 20, new FileInfo(Path.Combine(dir, "data", "random.bin")).Length);
+        }
+
+        [Fact]
+        public void Stopping_a_save_midway_stops_promptly_and_leaves_no_partial_file()
+        {
+            Import("big:1", 150, 26);
+            var archive = Archive("stopped.tar");
+            var elapsed = _session.RunAndStop("Save-Image big:1 -Path $archive",
+                () => Directory.GetFiles(_session.TempDir, ".stopped.tar.tmp-*").Any(f => new FileInfo(f).Length > 1_000_000),
+                TimeSpan.FromSeconds(60));
+            Assert.True(elapsed < TimeSpan.FromSeconds(5), $"stopping took {elapsed}");
+            Assert.False(File.Exists(archive));
+            Assert.Empty(Directory.GetFiles(_session.TempDir, ".stopped.tar*"));
+            Assert.Single(_session.Objects("Get-Image big:1"));
         }
 
         [Fact]

@@ -75,6 +75,29 @@ namespace ImageModule.EndToEnd
         /// <summary>Objects as a script sees them (dynamic over PSObject), so tests read properties the way a user does.</summary>
         public List<dynamic> Objects(string script) => Run(script).Select(o => (dynamic)o).ToList();
 
+        /// <summary>
+        /// Starts a script and stops it (what Ctrl+C does) once <paramref name="stopWhen"/> holds; returns how long the
+        /// stop took to end the pipeline.
+        /// </summary>
+        public TimeSpan RunAndStop(string script, Func<bool> stopWhen, TimeSpan within)
+        {
+            Errors.Clear();
+            using var ps = PowerShell.Create();
+            ps.Runspace = _runspace;
+            ps.AddScript(script);
+            var async = ps.BeginInvoke();
+            var deadline = DateTime.UtcNow + within;
+            while (!stopWhen() && !async.IsCompleted)
+            {
+                if (DateTime.UtcNow > deadline) throw new TimeoutException("the stop condition never held: " + script);
+                System.Threading.Thread.Sleep(20);
+            }
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            ps.Stop();
+            if (!async.AsyncWaitHandle.WaitOne(Timeout)) throw new TimeoutException("the pipeline did not stop: " + script);
+            return clock.Elapsed;
+        }
+
         public void SetVariable(string name, object? value) => _runspace.SessionStateProxy.SetVariable(name, value);
 
         public object? GetVariable(string name) => _runspace.SessionStateProxy.GetVariable(name);
