@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Net.Security;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading;
 using Docker.DotNet;
@@ -22,8 +23,14 @@ namespace ImageModule.Engine
             // EngineStore's connect time-out, and every call by the cmdlet's cancellation (Ctrl+C).
             var builder = new DockerClientBuilder().WithEndpoint(uri).WithTimeout(Timeout.InfiniteTimeSpan);
             if (apiVersion != null) builder = builder.WithApiVersion(apiVersion);
-            if (!endpoint.UsesTls) return builder.Build();
+            return endpoint.UsesTls ? BuildWithTls(builder, endpoint) : builder.Build();
+        }
 
+        // Kept out of Create: the TLS options type differs between the package's netstandard2.0 and net8+ builds, and the
+        // JIT resolves it only when this method runs, so plain unix/npipe/tcp clients never depend on it.
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static DockerClient BuildWithTls(DockerClientBuilder builder, EngineEndpoint endpoint)
+        {
             var certPath = endpoint.CertPath ?? "";
             var client = LoadClientCertificate(Path.Combine(certPath, "cert.pem"), Path.Combine(certPath, "key.pem"));
             var ca = File.Exists(Path.Combine(certPath, "ca.pem")) ? new X509Certificate2(Path.Combine(certPath, "ca.pem")) : null;

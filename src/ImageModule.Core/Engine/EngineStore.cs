@@ -471,8 +471,8 @@ namespace ImageModule.Engine
             // Inspect first: a missing image is ImageNotFound, not a failed archive.
             foreach (var name in names)
                 await CallAsync(c => c.Images.InspectImageAsync(name, cancellationToken), name, cancellationToken).ConfigureAwait(false);
-            var archive = await CallAsync(c => c.Images.SaveImagesAsync(names.ToArray(), cancellationToken), target, cancellationToken).ConfigureAwait(false);
-            using (archive)
+            var response = await CallAsync(c => c.Images.SaveImagesAsync(names.ToArray(), cancellationToken), target, cancellationToken).ConfigureAwait(false);
+            using (var archive = new EngineResponseStream(response, cancellationToken))
             {
                 try
                 {
