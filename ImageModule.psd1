@@ -10,7 +10,7 @@
     CompatiblePSEditions = @('Desktop', 'Core')
     FormatsToProcess     = @('ImageModule.Format.ps1xml')
     CmdletsToExport      = @(
-        'Get-Image', 'Remove-Image', 'Add-ImageTag', 'Get-ImageLayer',
+        'Get-Image', 'Remove-Image', 'Add-ImageTag', 'Get-ImageLayer', 'Copy-EngineImage',
         'Import-Image', 'Save-Image', 'Export-Image', 'Expand-Image', 'Get-ImageFile',
         'Install-Image', 'Publish-Image', 'Find-Image', 'Copy-Image',
         'Connect-ImageRegistry', 'Disconnect-ImageRegistry', 'Remove-RegistryImage',

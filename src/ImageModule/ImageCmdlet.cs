@@ -27,9 +27,13 @@ namespace ImageModule.Commands
 
         public void Dispose()
         {
+            DisposeResources();
             _cancellation.Dispose();
             GC.SuppressFinalize(this);
         }
+
+        /// <summary>Releases what a command opened (engine connections).</summary>
+        protected virtual void DisposeResources() { }
 
         /// <summary>Runs core work to completion while writing its progress; rethrows its exception unwrapped.</summary>
         protected T Run<T>(Func<IProgress<OperationProgress>, CancellationToken, Task<T>> operation)

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Engine;
 using ImageModule.References;
 using ImageModule.Store;
 
@@ -10,32 +11,109 @@ namespace ImageModule.Commands
     /// <summary>Base of every cmdlet that works on local images: picks the store and finds images by name, ID or digest.</summary>
     public abstract class StoreCmdlet : ImageCmdlet
     {
+        /// <summary>The value of -Engine that names the embedded store (so a session default engine can be overridden).</summary>
+        public const string EmbeddedStore = "Store";
+
         private IImageStore? _store;
         private IReadOnlyList<Image>? _images;
+        private readonly Dictionary<string, EngineStore> _engines = new(StringComparer.Ordinal);
 
         /// <summary>The embedded store's directory; default $env:IMAGEMODULE_STORE or the per-user data directory.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string? StorePath { get; set; }
 
+        /// <summary>
+        /// Work on a container engine's images instead of the embedded store: Docker ($env:DOCKER_HOST or the default
+        /// socket), Podman (its API socket), a unix://, npipe:// or tcp:// URI, or Store for the embedded store.
+        /// Session default: $PSDefaultParameterValues['*-Image*:Engine'] = 'Docker'.
+        /// </summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Engine { get; set; }
+
         protected IImageStore Store => _store ??= OpenStore();
+
+        /// <summary>True when -Engine names an engine (not the embedded store).</summary>
+        protected bool UsesEngine => Engine != null && !string.Equals(Engine, EmbeddedStore, StringComparison.OrdinalIgnoreCase);
 
         protected virtual IImageStore OpenStore()
         {
+            if (!UsesEngine) return OpenEmbeddedStore();
+            if (StorePath != null)
+            {
+                ThrowTerminatingError(ToErrorRecord(new ImageModuleException("StoreAndEngine", ErrorKind.InvalidArgument,
+                    $"-StorePath and -Engine {Engine} name two different stores; give one (-Engine Store selects the embedded store).", Engine)));
+            }
+            return OpenEngine(Engine!);
+        }
+
+        protected OciStore OpenEmbeddedStore()
+        {
             var path = StorePath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StorePath);
             return OciStore.Open(path);
+        }
+
+        /// <summary>An engine by name or URI (one client per engine per command); a bad name is a terminating error.</summary>
+        protected EngineStore OpenEngine(string nameOrUri)
+        {
+            EngineEndpoint endpoint;
+            try
+            {
+                endpoint = EngineEndpoint.Resolve(nameOrUri);
+            }
+            catch (ImageModuleException e)
+            {
+                ThrowTerminatingError(ToErrorRecord(e, nameOrUri));
+                throw;
+            }
+            return EngineAt(endpoint);
+        }
+
+        private EngineStore EngineAt(EngineEndpoint endpoint)
+        {
+            if (!_engines.TryGetValue(endpoint.Location, out var engine))
+            {
+                engine = new EngineStore(endpoint);
+                _engines[endpoint.Location] = engine;
+            }
+            return engine;
         }
 
         /// <summary>The store an image object came from: the one it names, whatever the cmdlet's own default is.</summary>
         protected IImageStore StoreOf(Image image)
         {
             if (string.Equals(image.Location, Store.Location, StringComparison.Ordinal)) return Store;
-            if (image.StoreKind == "Store" && image.Location.Length > 0) return new OciStore(image.Location);
-            return Store;
+            if (image.Location.Length == 0) return Store;
+            if (image.StoreKind == EmbeddedStore) return new OciStore(image.Location);
+            // An engine image goes back to the engine it was listed from (Location is its URI, StoreKind Docker or Podman).
+            return EngineAt(EngineEndpoint.Resolve(image.Location) with { Kind = image.StoreKind });
+        }
+
+        protected override void DisposeResources()
+        {
+            foreach (var engine in _engines.Values) engine.Dispose();
+            _engines.Clear();
         }
 
         /// <summary>Every image in the store, listed once per command (refreshed after changes with <see cref="Invalidate"/>).</summary>
-        protected IReadOnlyList<Image> Images => _images ??= Run((_, ct) => Store.ListAsync(ct));
+        /// <remarks>A store that cannot be read at all (an engine that is not running) stops the command with its error.</remarks>
+        protected IReadOnlyList<Image> Images
+        {
+            get
+            {
+                if (_images != null) return _images;
+                try
+                {
+                    return _images = Run((_, ct) => Store.ListAsync(ct));
+                }
+                catch (ImageModuleException e)
+                {
+                    ThrowTerminatingError(ToErrorRecord(e));
+                    throw;
+                }
+            }
+        }
 
         protected void Invalidate() => _images = null;
 

@@ -1,0 +1,137 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using ImageModule.Engine;
+using Xunit;
+
+namespace ImageModule.Tests.Engine
+{
+    /// <summary>Finding engines by name or URI, and failing fast and clearly when nothing answers there.</summary>
+    public sealed class EngineEndpointTests : IDisposable
+    {
+        private readonly string _dir = Path.Combine("/tmp", "imd-ep-" + Guid.NewGuid().ToString("N").Substring(0, 8));
+
+        public EngineEndpointTests() => Directory.CreateDirectory(_dir);
+
+        public void Dispose() => Directory.Delete(_dir, true);
+
+        private static Func<string, string?> Env(params (string Key, string Value)[] values)
+        {
+            var map = new Dictionary<string, string>();
+            foreach (var (k, v) in values) map[k] = v;
+            return k => map.TryGetValue(k, out var v) ? v : null;
+        }
+
+        [Fact]
+        public void Docker_is_DOCKER_HOST_or_the_default_socket()
+        {
+            Assert.Equal("unix:///var/run/docker.sock", EngineEndpoint.Resolve("docker", Env()).Location);
+            var fromEnv = EngineEndpoint.Resolve("Docker", Env(("DOCKER_HOST", "unix:///tmp/x/docker.sock")));
+            Assert.Equal("unix:///tmp/x/docker.sock", fromEnv.Location);
+            Assert.Equal("Docker", fromEnv.Kind);
+            var tls = EngineEndpoint.Resolve("Docker", Env(("DOCKER_HOST", "tcp://127.0.0.1:2376"), ("DOCKER_TLS_VERIFY", "1"), ("DOCKER_CERT_PATH", "/certs")));
+            Assert.True(tls.TlsVerify);
+            Assert.Equal("/certs", tls.CertPath);
+            Assert.False(EngineEndpoint.Resolve("tcp://127.0.0.1:2375", Env()).UsesTls);
+        }
+
+        [Fact]
+        public void Podman_is_the_rootless_socket_if_present_then_the_rootful_one()
+        {
+            Directory.CreateDirectory(Path.Combine(_dir, "podman"));
+            var env = Env(("XDG_RUNTIME_DIR", _dir));
+            // Neither socket exists: the rootless path is named, so the error points where podman would listen.
+            Assert.Equal($"unix://{_dir}/podman/podman.sock", EngineEndpoint.Resolve("Podman", env).Location);
+            File.WriteAllText(Path.Combine(_dir, "podman", "podman.sock"), "");
+            var podman = EngineEndpoint.Resolve("podman", env);
+            Assert.Equal($"unix://{_dir}/podman/podman.sock", podman.Location);
+            Assert.Equal("Podman", podman.Kind);
+            Assert.Equal("unix:///run/podman/podman.sock", EngineEndpoint.Resolve("Podman", Env()).Location);
+        }
+
+        [Theory]
+        [InlineData("")]
+        [InlineData("dockr")]
+        [InlineData("ftp://host/x")]
+        [InlineData("ssh://user@host")]
+        public void Unknown_names_and_schemes_are_InvalidEngine(string text)
+        {
+            var e = Assert.Throws<ImageModuleException>(() => EngineEndpoint.Resolve(text, Env()));
+            Assert.Equal(EngineErrors.InvalidEngine, e.ErrorId);
+            Assert.Equal(ErrorKind.InvalidArgument, e.Kind);
+        }
+
+        [Fact]
+        public async Task A_missing_socket_is_EngineUnreachable_at_once_naming_the_uri()
+        {
+            var uri = $"unix://{_dir}/absent/docker.sock";
+            using var engine = EngineStore.Open(uri);
+            var clock = Stopwatch.StartNew();
+            var e = await Assert.ThrowsAsync<ImageModuleException>(() => engine.ListAsync(CancellationToken.None));
+            Assert.Equal(EngineErrors.Unreachable, e.ErrorId);
+            Assert.Equal(ErrorKind.ConnectionError, e.Kind);
+            Assert.Contains(uri, e.Message);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), clock.Elapsed.ToString());
+        }
+
+        [Fact]
+        public async Task A_socket_nobody_listens_on_is_EngineUnreachable()
+        {
+            var path = Path.Combine(_dir, "dead.sock");
+            using (var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)) s.Bind(new UnixDomainSocketEndPoint(path));
+            using var engine = EngineStore.Open("unix://" + path);
+            var clock = Stopwatch.StartNew();
+            var e = await Assert.ThrowsAsync<ImageModuleException>(() => engine.ListAsync(CancellationToken.None));
+            Assert.Equal(EngineErrors.Unreachable, e.ErrorId);
+            Assert.Contains(path, e.Message);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6), clock.Elapsed.ToString());
+        }
+
+        [Fact]
+        public async Task An_engine_that_accepts_but_never_answers_times_out_within_the_connect_timeout()
+        {
+            var path = Path.Combine(_dir, "silent.sock");
+            using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            listener.Bind(new UnixDomainSocketEndPoint(path));
+            listener.Listen(8);
+            var accepted = new List<Socket>();
+            var acceptLoop = Task.Run(async () =>
+            {
+                for (var i = 0; i < 8; i++)
+                {
+                    try { accepted.Add(await listener.AcceptAsync()); }
+                    catch (SocketException) { return; }
+                    catch (ObjectDisposedException) { return; }
+                }
+            });
+            using var engine = new EngineStore(EngineEndpoint.Resolve("unix://" + path), TimeSpan.FromSeconds(2));
+            var clock = Stopwatch.StartNew();
+            var e = await Assert.ThrowsAsync<ImageModuleException>(() => engine.ListAsync(CancellationToken.None));
+            Assert.Equal(EngineErrors.Unreachable, e.ErrorId);
+            Assert.Equal(ErrorKind.ConnectionError, e.Kind);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), clock.Elapsed.ToString());
+            listener.Close();
+            foreach (var s in accepted) s.Dispose();
+        }
+
+        [Fact]
+        public async Task A_tcp_port_with_no_engine_is_EngineUnreachable_within_seconds()
+        {
+            // A loopback port that was free a moment ago.
+            var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            probe.Start();
+            var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            using var engine = EngineStore.Open($"tcp://127.0.0.1:{port}");
+            var clock = Stopwatch.StartNew();
+            var e = await Assert.ThrowsAsync<ImageModuleException>(() => engine.ListAsync(CancellationToken.None));
+            Assert.Equal(EngineErrors.Unreachable, e.ErrorId);
+            Assert.Contains($"127.0.0.1:{port}", e.Message);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6), clock.Elapsed.ToString());
+        }
+    }
+}

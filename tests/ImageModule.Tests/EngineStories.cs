@@ -1,0 +1,78 @@
+using System.Linq;
+using Xunit;
+
+namespace ImageModule.EndToEnd
+{
+    /// <summary>The local-image cmdlets on a real Docker engine, as a user types them.</summary>
+    public sealed class EngineStories : IClassFixture<DockerFixture>, System.IDisposable
+    {
+        private readonly DockerFixture _engine;
+        private readonly ModuleSession _session = new();
+
+        public EngineStories(DockerFixture engine)
+        {
+            _engine = engine;
+            _session.SetVariable("engine", "unix://" + engine.Socket);
+            _session.Run("$PSDefaultParameterValues['*-Image*:Engine'] = $engine");
+        }
+
+        public void Dispose() => _session.Dispose();
+
+        private string Repositories() => _engine.Docker("images", "--format", "{{.Repository}}:{{.Tag}}");
+
+        [Fact]
+        public void The_literal_pipeline_removes_only_the_large_engine_images_and_refuses_one_in_use()
+        {
+            _engine.Docker("import", Rootfs.Create(_session.TempDir, "big", 110, 61), "stories/big:1");
+            _engine.Docker("import", Rootfs.Create(_session.TempDir, "small", 1, 62), "stories/small:1");
+            _engine.Docker("import", Rootfs.Create(_session.TempDir, "busy", 105, 63), "stories/busy:1");
+            _engine.Docker("create", "--network=none", "stories/busy:1", "/bin/sh");
+
+            _session.Run("Get-Image | Where-Object Size -gt 100MB | Remove-Image -WhatIf");
+            Assert.Contains("stories/big:1", Repositories());
+
+            _session.Run("Get-Image | Where-Object Size -gt 100MB | Remove-Image");
+
+            var left = Repositories();
+            Assert.DoesNotContain("stories/big:1", left);
+            Assert.Contains("stories/small:1", left);
+            Assert.Contains("stories/busy:1", left);
+            var error = Assert.Single(_session.Errors);
+            Assert.Equal("ImageInUse,ImageModule.Commands.RemoveImageCommand", error.FullyQualifiedErrorId);
+
+            _session.Errors.Clear();
+            _session.Run("Get-Image stories/busy:1 | Remove-Image -Force");
+            Assert.Empty(_session.Errors);
+            Assert.DoesNotContain("stories/busy:1", Repositories());
+        }
+
+        [Fact]
+        public void An_engine_image_moves_to_the_store_and_back_keeping_its_id()
+        {
+            _engine.Docker("import", Rootfs.Create(_session.TempDir, "mv", 2, 64), "stories/move:1");
+            var id = _engine.Docker("inspect", "--format", "{{.Id}}", "stories/move:1").Trim();
+
+            var output = _session.Objects("Get-Image stories/move:1 | Copy-EngineImage");
+            Assert.Empty(_session.Errors.Select(e => e.ToString()));
+            var copied = Assert.Single(output);
+            Assert.Equal(id, (string)copied.Id);
+            Assert.Equal("Store", (string)copied.StoreKind);
+
+            _engine.Docker("rmi", "stories/move:1");
+            var back = Assert.Single(_session.Objects("Get-Image -Engine Store stories/move:1 | Copy-EngineImage -Engine $engine"));
+            Assert.Empty(_session.Errors.Select(e => e.ToString()));
+            Assert.Equal(id, (string)back.Id);
+            Assert.Equal("Docker", (string)back.StoreKind);
+        }
+
+        [Fact]
+        public void An_engine_that_is_not_running_is_one_clear_error()
+        {
+            _session.Run("Get-Image -Engine unix:///nonexistent/docker.sock");
+            var error = Assert.Single(_session.Errors);
+            Assert.Equal("EngineUnreachable,ImageModule.Commands.GetImageCommand", error.FullyQualifiedErrorId);
+            Assert.Equal(System.Management.Automation.ErrorCategory.ConnectionError, error.CategoryInfo.Category);
+            Assert.Contains("unix:///nonexistent/docker.sock", error.Exception.Message);
+        }
+    }
+}
