@@ -18,12 +18,17 @@ namespace ImageModule.Commands
                 ? new RegistryCredential(Credential.UserName, new NetworkCredential(string.Empty, Credential.Password).Password)
                 : null;
 
-        protected RegistryRepository OpenRepository(ImageReference reference)
-        {
-            var credential = GivenCredential;
-            // Without -Credential, the login Connect-ImageRegistry (or docker login) stored is used.
-            credential ??= new DockerCredentialStore().Get(reference.Registry);
-            return new RegistryRepository(reference, credential);
-        }
+        private RegistryClients? _clients;
+
+        /// <summary>
+        /// Repositories opened with the registry settings file, -Credential for the named registry (else the login
+        /// Connect-ImageRegistry or docker login stored), and the store's record of blob origins for mounts.
+        /// </summary>
+        protected RegistryClients Clients => _clients ??= ClientsWith(GivenCredential);
+
+        protected RegistryClients ClientsWith(RegistryCredential? credential) =>
+            new(RegistrySettings.Load(), credential, new DockerCredentialStore().Get, !UsesEngine && Store is Store.OciStore oci ? oci.BlobOrigins : null);
+
+        protected RegistryRepository OpenRepository(ImageReference reference) => Clients.Open(reference);
     }
 }

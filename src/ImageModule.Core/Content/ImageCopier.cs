@@ -17,24 +17,34 @@ namespace ImageModule.Content
     {
         public const int DefaultParallelism = 4;
 
+        /// <param name="platform">The platform to take from a multi-platform image (default: this machine's).</param>
+        /// <param name="allPlatforms">Copy every image of an index and the index itself, digests unchanged.</param>
+        /// <returns>The descriptor of what was named at the destination: a manifest, or the index.</returns>
         public static async Task<Descriptor> CopyAsync(ITarget source, string sourceReference, ITarget destination, string destinationReference,
-            Platform? platform, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
+            Platform? platform, IProgress<OperationProgress>? progress, CancellationToken cancellationToken, bool allPlatforms = false)
         {
             var root = await source.ResolveAsync(sourceReference, cancellationToken).ConfigureAwait(false);
             var rootBytes = await ReadAllAsync(source, root, cancellationToken).ConfigureAwait(false);
-            var manifestDescriptor = root;
-            var manifestBytes = rootBytes;
+            var top = (Descriptor: root, Bytes: rootBytes);
+            var images = new List<(Descriptor Descriptor, byte[] Bytes)>();
             if (MediaTypes.IsIndex(OciJson.PeekMediaType(rootBytes) ?? root.MediaType))
             {
-                var want = platform ?? Platform.Current;
                 var index = OciJson.Deserialize<ImageIndex>(rootBytes, $"index {root.Digest}");
-                manifestDescriptor = index.Manifests.FirstOrDefault(m => MediaTypes.IsManifest(m.MediaType) && want.Matches(m.Platform))
-                    ?? throw new ImageModuleException("PlatformNotFound", ErrorKind.ObjectNotFound,
-                        $"{sourceReference} has no image for {want}; it has {string.Join(", ", index.Manifests.Select(m => m.Platform?.ToString()).Where(p => p != null))}.", sourceReference);
-                manifestBytes = await ReadAllAsync(source, manifestDescriptor, cancellationToken).ConfigureAwait(false);
+                var chosen = allPlatforms
+                    ? index.Manifests.Where(m => MediaTypes.IsManifest(m.MediaType)).ToList()
+                    : index.Manifests.Where(m => MediaTypes.IsManifest(m.MediaType) && (platform ?? Platform.Current).Matches(m.Platform)).Take(1).ToList();
+                if (chosen.Count == 0)
+                    throw new ImageModuleException("PlatformNotFound", ErrorKind.ObjectNotFound,
+                        $"{sourceReference} has no image for {platform ?? Platform.Current}; it has {string.Join(", ", index.Manifests.Select(m => m.Platform?.ToString()).Where(p => p != null))}.", sourceReference);
+                foreach (var child in chosen) images.Add((child, await ReadAllAsync(source, child, cancellationToken).ConfigureAwait(false)));
+                if (!allPlatforms) top = images[0];
             }
-            var manifest = OciJson.Deserialize<Manifest>(manifestBytes, $"manifest {manifestDescriptor.Digest}");
-            var blobs = new[] { manifest.Config }.Concat(manifest.Layers).GroupBy(b => b.Digest).Select(g => g.First()).ToList();
+            else
+            {
+                images.Add(top);
+            }
+            var blobs = images.Select(m => OciJson.Deserialize<Manifest>(m.Bytes, $"manifest {m.Descriptor.Digest}"))
+                .SelectMany(m => new[] { m.Config }.Concat(m.Layers)).GroupBy(b => b.Digest).Select(g => g.First()).ToList();
             var total = blobs.Sum(b => b.Size);
             long done = 0;
             var overall = 1;
@@ -72,14 +82,17 @@ namespace ImageModule.Content
             }).ToList();
             await Task.WhenAll(tasks).ConfigureAwait(false);
 
-            if (!await destination.ExistsAsync(manifestDescriptor, cancellationToken).ConfigureAwait(false))
+            // Manifests after their blobs, the index after its manifests, the name last: a failed copy names nothing.
+            var manifests = images.Any(i => i.Descriptor.Digest == top.Descriptor.Digest) ? images : images.Append(top);
+            foreach (var (descriptor, bytes) in manifests)
             {
-                using var body = new MemoryStream(manifestBytes, writable: false);
-                await destination.PushAsync(manifestDescriptor, body, null, cancellationToken).ConfigureAwait(false);
+                if (await destination.ExistsAsync(descriptor, cancellationToken).ConfigureAwait(false)) continue;
+                using var body = new MemoryStream(bytes, writable: false);
+                await destination.PushAsync(descriptor, body, null, cancellationToken).ConfigureAwait(false);
             }
-            await destination.TagAsync(manifestDescriptor, destinationReference, cancellationToken).ConfigureAwait(false);
+            await destination.TagAsync(top.Descriptor, destinationReference, cancellationToken).ConfigureAwait(false);
             progress?.Report(new OperationProgress { Id = overall, Activity = $"Copying {sourceReference}", Status = "Done", Completed = true });
-            return manifestDescriptor;
+            return top.Descriptor;
         }
 
         private static async Task<byte[]> ReadAllAsync(IContentStore store, Descriptor descriptor, CancellationToken cancellationToken)

@@ -16,29 +16,35 @@ namespace ImageModule.Registry
 {
     /// <summary>
     /// One repository on a registry, through the OCI distribution API (spec.md): manifests and blobs by digest,
-    /// tags, and monolithic uploads. Blob bodies are streamed, never buffered.
+    /// tags, uploads (monolithic, chunked, or a cross-repository mount) and deletion. Blob bodies are streamed,
+    /// never buffered; a download that breaks off resumes with a Range request.
+    /// Handler chain: auth → retry → transport (scheme, TLS trust from the registry settings).
     /// </summary>
     public sealed class RegistryRepository : ITarget, IDisposable
     {
         private const long MaxManifestBytes = 4L << 20;
+        /// <summary>Blobs above this size are uploaded in chunks of this size (PATCH with Content-Range).</summary>
+        public const long DefaultChunkSize = 64L << 20;
         private readonly HttpClient _http;
-        private readonly bool _ownsClient;
         private readonly Uri _base;
         private readonly ConcurrentDictionary<Digest, byte[]> _manifests = new();
 
-        public RegistryRepository(ImageReference reference, RegistryCredential? credential = null, HttpMessageHandler? transport = null)
+        public RegistryRepository(ImageReference reference, RegistryCredential? credential = null, RegistryHostSettings? settings = null, HttpMessageHandler? transport = null)
         {
             Reference = reference;
-            var handler = new RegistryAuthHandler(credential, transport ?? new HttpClientHandler { AllowAutoRedirect = true });
-            _http = new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
-            _ownsClient = true;
-            var scheme = IsLoopback(reference.RegistryHost) ? "http" : "https";
-            _base = new Uri($"{scheme}://{reference.RegistryHost}/v2/{reference.Repository}/");
+            transport ??= RegistryTransport.Create(reference.RegistryHost, settings ?? new RegistryHostSettings(reference.Registry));
+            _http = new HttpClient(new RegistryAuthHandler(credential, new RetryHandler(transport))) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+            _base = new Uri($"https://{reference.RegistryHost}/v2/{reference.Repository}/");
         }
 
         public ImageReference Reference { get; }
 
-        /// <summary>Plain HTTP for loopback registries, as docker does; everything else is HTTPS.</summary>
+        /// <summary>Where blobs were seen before: recorded on pull and push, used to mount instead of upload.</summary>
+        public BlobOrigins? Origins { get; set; }
+
+        public long ChunkSize { get; set; } = DefaultChunkSize;
+
+        /// <summary>Plain HTTP is allowed for loopback registries, as docker does; everything else is HTTPS.</summary>
         public static bool IsLoopback(string host)
         {
             var name = host;
@@ -52,6 +58,10 @@ namespace ImageModule.Registry
 
         private Uri Url(string relative) => new(_base, relative);
 
+        private Uri ContentUrl(Descriptor target) => Url((IsManifest(target) ? "manifests/" : "blobs/") + target.Digest);
+
+        private Task<Exception> ErrorAsync(HttpResponseMessage response, string target) => RegistryErrors.FromResponseAsync(response, Reference.Registry, target);
+
         /// <summary>Checks the registry speaks the API and accepts our credentials (GET /v2/, as docker login does).</summary>
         public async Task PingAsync(CancellationToken cancellationToken)
         {
@@ -62,11 +72,12 @@ namespace ImageModule.Registry
 
         public async Task<bool> ExistsAsync(Descriptor target, CancellationToken cancellationToken)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Head, Url((IsManifest(target) ? "manifests/" : "blobs/") + target.Digest));
+            using var request = new HttpRequestMessage(HttpMethod.Head, ContentUrl(target));
             if (IsManifest(target)) AcceptManifests(request);
             using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.NotFound) return false;
             if (!response.IsSuccessStatusCode) throw await ErrorAsync(response, target.Digest.ToString()).ConfigureAwait(false);
+            if (!IsManifest(target)) Origins?.Record(target.Digest, Reference.Registry, Reference.Repository);
             return true;
         }
 
@@ -74,15 +85,25 @@ namespace ImageModule.Registry
         {
             // A manifest just resolved is not fetched again: a re-pull of an unchanged image costs one request.
             if (_manifests.TryGetValue(target.Digest, out var known)) return new MemoryStream(known, writable: false);
-            var request = new HttpRequestMessage(HttpMethod.Get, Url((IsManifest(target) ? "manifests/" : "blobs/") + target.Digest));
+            var (response, body, _) = await OpenAsync(target, 0, cancellationToken).ConfigureAwait(false);
+            if (IsManifest(target)) return new VerifyingStream(new ResponseStream(response, body), target);
+            Origins?.Record(target.Digest, Reference.Registry, Reference.Repository);
+            return new VerifyingStream(new ResumingStream(response, body, target.Size, (offset, ct) => OpenAsync(target, offset, ct)), target);
+        }
+
+        /// <summary>GET of a blob or manifest from <paramref name="offset"/>; Partial is false when the server sent it all.</summary>
+        private async Task<(HttpResponseMessage Response, Stream Body, bool Partial)> OpenAsync(Descriptor target, long offset, CancellationToken cancellationToken)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, ContentUrl(target));
             if (IsManifest(target)) AcceptManifests(request);
+            if (offset > 0) request.Headers.Range = new RangeHeaderValue(offset, null);
             var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 using (response) throw await ErrorAsync(response, target.Digest.ToString()).ConfigureAwait(false);
             }
             var body = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
-            return new VerifyingStream(new ResponseStream(response, body), target);
+            return (response, body, response.StatusCode == HttpStatusCode.PartialContent);
         }
 
         public async Task PushAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, CancellationToken cancellationToken)
@@ -97,22 +118,74 @@ namespace ImageModule.Registry
             }
             if (await ExistsAsync(expected, cancellationToken).ConfigureAwait(false)) return;
 
-            // Start the upload without a body, so authentication happens before the stream is sent.
-            using var start = new HttpRequestMessage(HttpMethod.Post, Url("blobs/uploads/"));
-            using var started = await SendAsync(start, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-            if (started.StatusCode != HttpStatusCode.Accepted) throw await ErrorAsync(started, expected.Digest.ToString()).ConfigureAwait(false);
-            var location = started.Headers.Location ?? throw new ImageModuleException("RegistryProtocolError", ErrorKind.InvalidData, "The registry started an upload without a Location.", Reference.ToString());
-            if (!location.IsAbsoluteUri) location = new Uri(_base, location);
-            var put = new UriBuilder(location);
-            put.Query = (string.IsNullOrEmpty(put.Query) ? "" : put.Query.TrimStart('?') + "&") + "digest=" + Uri.EscapeDataString(expected.Digest.ToString());
-            using var upload = new HttpRequestMessage(HttpMethod.Put, put.Uri)
+            // Mount from a repository of this registry known to hold the blob; the registry answers 202 (an
+            // ordinary upload session) when it cannot, so trying costs nothing. Starting without a body also gets
+            // authentication done before the stream is sent.
+            var location = await StartUploadAsync(expected, cancellationToken).ConfigureAwait(false);
+            if (location is null)
             {
-                Content = new StreamContent(new ProgressStream(content, bytesWritten), 1 << 20),
-            };
-            upload.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            upload.Content.Headers.ContentLength = expected.Size;
+                bytesWritten?.Report(expected.Size);
+                return;
+            }
+            var source = new ProgressStream(content, bytesWritten);
+            if (ChunkSize > 0 && expected.Size > ChunkSize)
+            {
+                for (long offset = 0; offset < expected.Size; offset += ChunkSize)
+                {
+                    var length = Math.Min(ChunkSize, expected.Size - offset);
+                    using var patch = new HttpRequestMessage(new HttpMethod("PATCH"), location) { Content = Body(new SliceStream(source, length), length) };
+                    patch.Content.Headers.TryAddWithoutValidation("Content-Range", $"{offset}-{offset + length - 1}");
+                    using var accepted = await SendAsync(patch, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+                    if (accepted.StatusCode != HttpStatusCode.Accepted) throw await ErrorAsync(accepted, expected.Digest.ToString()).ConfigureAwait(false);
+                    location = Absolute(accepted.Headers.Location) ?? location;
+                }
+                await FinishUploadAsync(location, expected, null, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await FinishUploadAsync(location, expected, Body(source, expected.Size), cancellationToken).ConfigureAwait(false);
+            }
+            Origins?.Record(expected.Digest, Reference.Registry, Reference.Repository);
+        }
+
+        /// <summary>POST of an upload, with a mount when a source repository is known; null when the mount made the blob exist.</summary>
+        private async Task<Uri?> StartUploadAsync(Descriptor blob, CancellationToken cancellationToken)
+        {
+            var from = Origins?.RepositoriesOn(blob.Digest, Reference.Registry).FirstOrDefault(r => r != Reference.Repository);
+            var url = from is null ? Url("blobs/uploads/") : Url($"blobs/uploads/?mount={Uri.EscapeDataString(blob.Digest.ToString())}&from={Uri.EscapeDataString(from)}");
+            using var start = new HttpRequestMessage(HttpMethod.Post, url);
+            using var started = await SendAsync(start, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            if (from != null && started.StatusCode == HttpStatusCode.Created) return null;
+            if (started.StatusCode != HttpStatusCode.Accepted) throw await ErrorAsync(started, blob.Digest.ToString()).ConfigureAwait(false);
+            return Absolute(started.Headers.Location)
+                ?? throw new ImageModuleException("RegistryProtocolError", ErrorKind.InvalidData, "The registry started an upload without a Location.", Reference.ToString());
+        }
+
+        private async Task FinishUploadAsync(Uri location, Descriptor blob, HttpContent? body, CancellationToken cancellationToken)
+        {
+            var put = new UriBuilder(location);
+            put.Query = (string.IsNullOrEmpty(put.Query) ? "" : put.Query.TrimStart('?') + "&") + "digest=" + Uri.EscapeDataString(blob.Digest.ToString());
+            using var upload = new HttpRequestMessage(HttpMethod.Put, put.Uri) { Content = body ?? new ByteArrayContent(Array.Empty<byte>()) };
             using var done = await SendAsync(upload, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-            if (done.StatusCode != HttpStatusCode.Created) throw await ErrorAsync(done, expected.Digest.ToString()).ConfigureAwait(false);
+            if (done.StatusCode != HttpStatusCode.Created) throw await ErrorAsync(done, blob.Digest.ToString()).ConfigureAwait(false);
+        }
+
+        private static HttpContent Body(Stream stream, long length)
+        {
+            var content = new StreamContent(stream, 1 << 20);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            content.Headers.ContentLength = length;
+            return content;
+        }
+
+        private Uri? Absolute(Uri? location) => location is null ? null : location.IsAbsoluteUri ? location : new Uri(_base, location);
+
+        /// <summary>Deletes a manifest by digest (DELETE /v2/&lt;name&gt;/manifests/&lt;digest&gt;): every tag on it goes too.</summary>
+        public async Task DeleteAsync(Digest manifest, CancellationToken cancellationToken)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Delete, Url("manifests/" + manifest));
+            using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode != HttpStatusCode.Accepted && !response.IsSuccessStatusCode) throw await ErrorAsync(response, Reference.WithoutTagOrDigest().WithDigest(manifest).ToString()).ConfigureAwait(false);
         }
 
         public async Task<Descriptor> ResolveAsync(string reference, CancellationToken cancellationToken)
@@ -206,43 +279,6 @@ namespace ImageModule.Registry
             }
         }
 
-        /// <summary>A registry error response as an exception with a stable id and the registry's own message (never credentials).</summary>
-        private async Task<Exception> ErrorAsync(HttpResponseMessage response, string target)
-        {
-            string? code = null, message = null;
-            try
-            {
-                var body = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
-                if (body.Length > 0 && body.Length < 1 << 20)
-                {
-                    using var doc = JsonDocument.Parse(body);
-                    if (doc.RootElement.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array && errors.GetArrayLength() > 0)
-                    {
-                        var first = errors[0];
-                        code = first.TryGetProperty("code", out var c) ? c.GetString() : null;
-                        message = first.TryGetProperty("message", out var m) ? m.GetString() : null;
-                    }
-                }
-            }
-            catch (JsonException) { }
-            var detail = $"{Reference.Registry}: {(int)response.StatusCode} {code ?? response.ReasonPhrase}{(message != null ? " — " + message : "")}";
-            switch (code)
-            {
-                case "MANIFEST_UNKNOWN":
-                case "NAME_UNKNOWN":
-                case "BLOB_UNKNOWN":
-                    return new ImageNotFoundException(target, $"{target} was not found on {detail}");
-            }
-            return response.StatusCode switch
-            {
-                HttpStatusCode.NotFound => new ImageNotFoundException(target, $"{target} was not found on {detail}"),
-                HttpStatusCode.Unauthorized => new ImageModuleException("RegistryUnauthorized", ErrorKind.AuthenticationError, $"Authentication failed for {detail}", target),
-                HttpStatusCode.Forbidden => new ImageModuleException("RegistryDenied", ErrorKind.PermissionDenied, $"Access denied by {detail}", target),
-                (HttpStatusCode)429 => new ImageModuleException("TooManyRequests", ErrorKind.QuotaExceeded, $"Rate limited by {detail}", target),
-                _ => new ImageModuleException("RegistryError", ErrorKind.InvalidOperation, $"Registry request failed: {detail}", target),
-            };
-        }
-
         private static async Task<byte[]> ReadBoundedAsync(Stream stream, long max, CancellationToken cancellationToken)
         {
             var buffer = new MemoryStream();
@@ -256,10 +292,7 @@ namespace ImageModule.Registry
             return buffer.ToArray();
         }
 
-        public void Dispose()
-        {
-            if (_ownsClient) _http.Dispose();
-        }
+        public void Dispose() => _http.Dispose();
 
         /// <summary>The body of a response that disposes the response with it.</summary>
         private sealed class ResponseStream : ReadOnlyStream
@@ -270,6 +303,18 @@ namespace ImageModule.Registry
             public override int Read(byte[] buffer, int offset, int count) => _body.Read(buffer, offset, count);
             public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _body.ReadAsync(buffer, offset, count, cancellationToken);
             protected override void Dispose(bool disposing) { if (disposing) { _body.Dispose(); _response.Dispose(); } base.Dispose(disposing); }
+        }
+
+        /// <summary>The next <c>length</c> bytes of a stream, for one chunk of an upload; never closes the stream.</summary>
+        private sealed class SliceStream : ReadOnlyStream
+        {
+            private readonly Stream _inner;
+            private long _left;
+            public SliceStream(Stream inner, long length) { _inner = inner; _left = length; }
+            public override int Read(byte[] buffer, int offset, int count) => _left == 0 ? 0 : Take(_inner.Read(buffer, offset, (int)Math.Min(count, _left)));
+            public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+                _left == 0 ? 0 : Take(await _inner.ReadAsync(buffer, offset, (int)Math.Min(count, _left), cancellationToken).ConfigureAwait(false));
+            private int Take(int n) { _left -= n; return n; }
         }
 
         /// <summary>Reports bytes as an upload reads them.</summary>

@@ -31,6 +31,10 @@ namespace ImageModule.Store
         public OciLayout Layout { get; }
         public string Location => Layout.Root;
         public ITarget Content => this;
+
+        /// <summary>Registry repositories this store's blobs came from or went to, so pushes can mount them.</summary>
+        public Registry.BlobOrigins BlobOrigins => _origins ??= new Registry.BlobOrigins(Path.Combine(Layout.SideDirectory, "blob-origins"));
+        private Registry.BlobOrigins? _origins;
         private string CachePath => Path.Combine(Layout.SideDirectory, "cache.json");
         private string LeaseDirectory => Path.Combine(Layout.SideDirectory, "leases");
 

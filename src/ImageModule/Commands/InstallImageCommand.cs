@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using ImageModule.Content;
@@ -6,7 +7,10 @@ using ImageModule.Store;
 
 namespace ImageModule.Commands
 {
-    /// <summary>Pulls images from a registry into the store (docker pull): by tag or digest, one platform of a multi-platform image.</summary>
+    /// <summary>
+    /// Pulls images from a registry into the store (docker pull): by tag or digest, one platform of a multi-platform
+    /// image or all of them, or every tag of a repository. Mirrors in the registry settings are tried first.
+    /// </summary>
     [Cmdlet(VerbsLifecycle.Install, "Image")]
     [OutputType(typeof(Image))]
     public sealed class InstallImageCommand : RegistryCmdlet
@@ -19,26 +23,49 @@ namespace ImageModule.Commands
         [Parameter]
         public string? Platform { get; set; }
 
+        /// <summary>Keep every platform of a multi-platform image (the whole index), digests unchanged.</summary>
+        [Parameter]
+        public SwitchParameter AllPlatforms { get; set; }
+
+        /// <summary>Pull every tag of the repository (docker pull -a).</summary>
+        [Parameter]
+        public SwitchParameter AllTags { get; set; }
+
         protected override void ProcessRecord()
         {
             foreach (var name in Name)
             {
                 ForEachItem(name, () =>
                 {
-                    var reference = ImageReference.Parse(name);
-                    var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
-                    var store = Store;
-                    using var repository = OpenRepository(reference);
-                    using (store is OciStore oci ? oci.BeginIngest() : null)
-                    {
-                        var sourceRef = reference.Digest?.ToString() ?? reference.Tag!;
-                        Run((progress, ct) => ImageCopier.CopyAsync(repository, sourceRef, store.Content, reference.ToString(), platform, progress, ct));
-                    }
-                    Invalidate();
-                    var image = Images.FirstOrDefault(i => i.Name == reference.ToString());
-                    if (image != null) WriteObject(image);
+                    var named = ImageReference.Parse(name, defaultTag: !AllTags);
+                    if (AllTags && (named.Tag != null || named.Digest != null))
+                        throw new ImageModuleException("AllTagsWithTag", ErrorKind.InvalidArgument, $"-AllTags pulls every tag of a repository; give {named.FamiliarName} without a tag or digest.", name);
+                    var references = AllTags ? TagsOf(named) : new[] { named };
+                    foreach (var reference in references) ForEachItem(reference.ToString(), () => Pull(reference));
                 });
             }
+        }
+
+        private IEnumerable<ImageReference> TagsOf(ImageReference repository)
+        {
+            using var source = OpenRepository(repository);
+            return Run((_, ct) => source.ListTagsAsync(1000, ct)).Where(ImageReference.IsValidTag).Select(repository.WithTag).ToList();
+        }
+
+        private void Pull(ImageReference reference)
+        {
+            var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
+            var store = Store;
+            using var source = Clients.OpenForPull(reference);
+            using (store is OciStore oci ? oci.BeginIngest() : null)
+            {
+                var sourceRef = reference.Digest?.ToString() ?? reference.Tag!;
+                Run((progress, ct) => ImageCopier.CopyAsync(source, sourceRef, store.Content, reference.ToString(), platform, progress, ct, AllPlatforms));
+            }
+            if (source.Current.Reference.Registry != reference.Registry) WriteVerbose($"Pulled {reference} through the mirror {source.Current.Reference.Registry}.");
+            Invalidate();
+            var image = Images.FirstOrDefault(i => i.Name == reference.ToString());
+            if (image != null) WriteObject(image);
         }
     }
 }

@@ -35,7 +35,7 @@ namespace ImageModule.Commands
                 if (!ShouldProcess(destination.ToString(), $"Push {image.Name ?? image.ShortId}")) return;
                 var source = StoreOf(image).Content;
                 using var repository = OpenRepository(destination);
-                var pushed = Run((progress, ct) => ImageCopier.CopyAsync(source, image.Name ?? image.Digest!, repository, destination.Tag ?? "latest", null, progress, ct));
+                var pushed = Run((progress, ct) => ImageCopier.CopyAsync(source, image.Name ?? image.Digest!, repository, destination.Tag ?? "latest", null, progress, ct, allPlatforms: true));
                 WriteObject(new PublishedImage(destination.ToString(), pushed.Digest.ToString(), pushed.Size, image.Id));
             });
         }

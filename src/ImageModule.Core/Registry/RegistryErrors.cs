@@ -1,0 +1,53 @@
+using System;
+using System.Net;
+using System.Net.Http;
+using System.Text.Json;
+using System.Threading.Tasks;
+
+namespace ImageModule.Registry
+{
+    /// <summary>Registry error responses as exceptions with stable ids and the registry's own message (never credentials).</summary>
+    internal static class RegistryErrors
+    {
+        public static async Task<Exception> FromResponseAsync(HttpResponseMessage response, string registry, string target)
+        {
+            string? code = null, message = null;
+            try
+            {
+                var body = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+                if (body.Length > 0 && body.Length < 1 << 20)
+                {
+                    using var doc = JsonDocument.Parse(body);
+                    if (doc.RootElement.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array && errors.GetArrayLength() > 0)
+                    {
+                        var first = errors[0];
+                        code = first.TryGetProperty("code", out var c) ? c.GetString() : null;
+                        message = first.TryGetProperty("message", out var m) ? m.GetString() : null;
+                    }
+                }
+            }
+            catch (JsonException) { }
+            var detail = $"{registry}: {(int)response.StatusCode} {code ?? response.ReasonPhrase}{(message != null ? " — " + message : "")}";
+            switch (code)
+            {
+                case "MANIFEST_UNKNOWN":
+                case "NAME_UNKNOWN":
+                case "BLOB_UNKNOWN":
+                    return new ImageNotFoundException(target, $"{target} was not found on {detail}");
+                case "DENIED":
+                    return new ImageModuleException("RegistryDenied", ErrorKind.PermissionDenied, $"Access denied by {detail}", target);
+                case "UNSUPPORTED":
+                    return new ImageModuleException("RegistryUnsupported", ErrorKind.InvalidOperation, $"Not supported by {detail}", target);
+            }
+            return response.StatusCode switch
+            {
+                HttpStatusCode.NotFound => new ImageNotFoundException(target, $"{target} was not found on {detail}"),
+                HttpStatusCode.Unauthorized => new ImageModuleException("RegistryUnauthorized", ErrorKind.AuthenticationError, $"Authentication failed for {detail}", target),
+                HttpStatusCode.Forbidden => new ImageModuleException("RegistryDenied", ErrorKind.PermissionDenied, $"Access denied by {detail}", target),
+                HttpStatusCode.MethodNotAllowed => new ImageModuleException("RegistryUnsupported", ErrorKind.InvalidOperation, $"Not supported by {detail}", target),
+                (HttpStatusCode)429 => new ImageModuleException("TooManyRequests", ErrorKind.QuotaExceeded, $"Rate limited by {detail}", target),
+                _ => new ImageModuleException("RegistryError", ErrorKind.InvalidOperation, $"Registry request failed: {detail}", target),
+            };
+        }
+    }
+}
