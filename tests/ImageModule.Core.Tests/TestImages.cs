@@ -45,7 +45,7 @@ namespace ImageModule.Tests
         }
 
         /// <summary>An image whose layers are the given uncompressed tars, pushed (not tagged) into the target.</summary>
-        public static async Task<Built> PushAsync(IContentStore target, IReadOnlyList<byte[]> layerTars, DateTimeOffset? created = null, string createdBy = "test")
+        public static async Task<Built> PushAsync(IContentStore target, IReadOnlyList<byte[]> layerTars, DateTimeOffset? created = null, string createdBy = "test", Platform? platform = null)
         {
             var layers = new List<Descriptor>();
             var diffIds = new List<Digest>();
@@ -60,8 +60,9 @@ namespace ImageModule.Tests
             var config = new ImageConfig
             {
                 Created = created ?? DateTimeOffset.UtcNow,
-                Architecture = Platform.Current.Architecture,
-                Os = Platform.Current.Os,
+                Architecture = (platform ?? Platform.Current).Architecture,
+                Os = (platform ?? Platform.Current).Os,
+                Variant = platform?.Variant,
                 Config = new ContainerConfig { Env = new[] { "PATH=/bin" }, Cmd = new[] { "/bin/sh" } },
                 RootFs = new RootFs { DiffIds = diffIds },
                 History = layerTars.Select((_, i) => new HistoryEntry { Created = created, CreatedBy = $"{createdBy} layer {i}" }).ToList(),

@@ -2,7 +2,7 @@ using System;
 using System.Diagnostics;
 using System.Threading.Tasks;
 
-namespace ImageModule.EndToEnd
+namespace ImageModule.Testing
 {
     /// <summary>Runs a real peer (skopeo, umoci, tar, docker) with a time limit; a failure throws with its output.</summary>
     public static class ExternalTool

@@ -1,0 +1,139 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Net;
+using System.Net.Http;
+using System.Net.Sockets;
+using System.Threading;
+
+namespace ImageModule.Testing
+{
+    /// <summary>How a test registry is configured: auth, TLS, pull-through proxy.</summary>
+    public sealed record RegistryOptions
+    {
+        public string? User { get; init; }
+        public string? Password { get; init; }
+        /// <summary>Serve HTTPS with a certificate generated for the test (its PEM is the CA to trust).</summary>
+        public bool Tls { get; init; }
+        /// <summary>Bearer-token auth: the registry trusts tokens this issuer signs.</summary>
+        public TokenIssuer? Token { get; init; }
+        /// <summary>A pull-through mirror of this registry URL (distribution's proxy.remoteurl).</summary>
+        public string? ProxyOf { get; init; }
+    }
+
+    /// <summary>
+    /// A real CNCF distribution registry (Debian's docker-registry) on a random 127.0.0.1 port with a temp root:
+    /// anonymous, htpasswd basic auth, token auth, TLS or a pull-through mirror. It can be stopped and started again
+    /// on the same port and root. Killed on dispose.
+    /// </summary>
+    public sealed class RegistryFixture : IDisposable
+    {
+        private readonly RegistryOptions _options;
+        private readonly string _config;
+        private Process? _process;
+
+        public RegistryFixture(string? user = null, string? password = null) : this(new RegistryOptions { User = user, Password = password }) { }
+
+        public RegistryFixture(RegistryOptions options)
+        {
+            _options = options;
+            Root = Path.Combine(Path.GetTempPath(), "imagemodule-registry-" + Guid.NewGuid().ToString("N").Substring(0, 10));
+            Directory.CreateDirectory(Root);
+            Port = FreePort();
+            var auth = "";
+            if (options.User != null && options.Token is null)
+            {
+                var htpasswd = Path.Combine(Root, "htpasswd");
+                File.WriteAllText(htpasswd, ExternalTool.Run("htpasswd", "-Bbn", options.User, options.Password!));
+                auth = $"auth:\n  htpasswd:\n    realm: test\n    path: {htpasswd}\n";
+            }
+            if (options.Token != null)
+            {
+                auth = $"auth:\n  token:\n    realm: {options.Token.Realm}\n    service: {TokenIssuer.Service}\n    issuer: {TokenIssuer.Issuer}\n    rootcertbundle: {options.Token.RootCertificateBundle}\n";
+            }
+            var tls = "";
+            if (options.Tls)
+            {
+                Certificate = TestCertificate.Create(Root, "registry");
+                tls = $"  tls:\n    certificate: {Certificate.CertificatePath}\n    key: {Certificate.KeyPath}\n";
+            }
+            var proxy = options.ProxyOf is null ? "" : $"proxy:\n  remoteurl: {options.ProxyOf}\n";
+            _config = Path.Combine(Root, "config.yml");
+            File.WriteAllText(_config,
+                "version: 0.1\n" +
+                "log:\n  level: warn\n" +
+                $"storage:\n  filesystem:\n    rootdirectory: {DataRoot}\n  delete:\n    enabled: true\n" +
+                $"http:\n  addr: 127.0.0.1:{Port}\n" + tls + auth + proxy);
+            Start();
+        }
+
+        public string Root { get; }
+        public string DataRoot => Path.Combine(Root, "data");
+        public int Port { get; }
+        public string Host => $"127.0.0.1:{Port}";
+        public string Url => $"{(_options.Tls ? "https" : "http")}://{Host}";
+        /// <summary>The TLS certificate (also the CA to trust) when the registry serves HTTPS.</summary>
+        public TestCertificate? Certificate { get; }
+        public bool Running => _process is { HasExited: false };
+
+        public static int FreePort()
+        {
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            listener.Stop();
+            return port;
+        }
+
+        /// <summary>Starts the registry (again, on the same port and root) and waits until it answers /v2/.</summary>
+        public void Start()
+        {
+            var psi = new ProcessStartInfo("docker-registry") { RedirectStandardOutput = true, RedirectStandardError = true };
+            psi.ArgumentList.Add("serve");
+            psi.ArgumentList.Add(_config);
+            _process = Process.Start(psi)!;
+            _process.OutputDataReceived += (_, _) => { };
+            _process.ErrorDataReceived += (_, _) => { };
+            _process.BeginOutputReadLine();
+            _process.BeginErrorReadLine();
+            using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true };
+            using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(2) };
+            var deadline = DateTime.UtcNow.AddSeconds(15);
+            while (true)
+            {
+                try
+                {
+                    using var response = http.GetAsync($"{Url}/v2/").GetAwaiter().GetResult();
+                    if (response.StatusCode == HttpStatusCode.OK || response.StatusCode == HttpStatusCode.Unauthorized) break;
+                }
+                catch (HttpRequestException) { }
+                catch (System.Threading.Tasks.TaskCanceledException) { }
+                if (DateTime.UtcNow > deadline || _process.HasExited) { Dispose(); throw new InvalidOperationException("docker-registry did not start"); }
+                Thread.Sleep(100);
+            }
+        }
+
+        /// <summary>Kills the registry process (as a crash would), leaving its data.</summary>
+        public void Kill()
+        {
+            if (_process is null) return;
+            try { if (!_process.HasExited) { _process.Kill(entireProcessTree: true); _process.WaitForExit(5000); } }
+            catch (InvalidOperationException) { }
+            _process.Dispose();
+            _process = null;
+        }
+
+        /// <summary>The file a blob is stored in, to corrupt it in fault tests.</summary>
+        public string BlobDataPath(string digest)
+        {
+            var hex = digest.Substring(digest.IndexOf(':') + 1);
+            return Path.Combine(DataRoot, "docker", "registry", "v2", "blobs", "sha256", hex.Substring(0, 2), hex, "data");
+        }
+
+        public void Dispose()
+        {
+            Kill();
+            try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+}
