@@ -29,11 +29,14 @@ namespace ImageModule.EndToEnd
             _runspace = ModuleRunspace.Open(_host, ManifestPath);
             // Tests run one at a time (see AssemblyInfo), so the process-wide variable is this session's alone.
             Environment.SetEnvironmentVariable("IMAGEMODULE_STORE", StorePath);
+            // Registry settings of this session only: a test never reads or writes the user's file.
+            Environment.SetEnvironmentVariable("IMAGEMODULE_REGISTRY_CONFIG", RegistrySettingsPath);
             SetVariable("TestDir", TempDir);
         }
 
         public string TempDir { get; }
         public string StorePath { get; }
+        public string RegistrySettingsPath => Path.Combine(TempDir, "registries.json");
         public List<ErrorRecord> Errors { get; } = new();
         /// <summary>What the host showed during the last Run: What if lines, warnings, verbose, rendered tables.</summary>
         public string HostOutput { get; private set; } = "";

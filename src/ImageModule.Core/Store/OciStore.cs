@@ -32,6 +32,12 @@ namespace ImageModule.Store
         public string Location => Layout.Root;
         public ITarget Content => this;
 
+        /// <summary>
+        /// Name images with the reference exactly as given (a plain OCI layout as skopeo's oci:dir:ref writes it),
+        /// rather than the store's normalised full names.
+        /// </summary>
+        public bool NamesVerbatim { get; init; }
+
         /// <summary>Registry repositories this store's blobs came from or went to, so pushes can mount them.</summary>
         public Registry.BlobOrigins BlobOrigins => _origins ??= new Registry.BlobOrigins(Path.Combine(Layout.SideDirectory, "blob-origins"));
         private Registry.BlobOrigins? _origins;
@@ -518,19 +524,17 @@ namespace ImageModule.Store
         /// <summary>Names a manifest already in the store. A name that pointed elsewhere moves; the old image stays, unnamed, if nothing else names it.</summary>
         public async Task TagAsync(Descriptor manifest, string reference, CancellationToken cancellationToken)
         {
-            var name = ImageReference.Parse(reference);
+            var full = NamesVerbatim ? reference : ImageReference.Parse(reference).ToString();
             if (!Layout.HasBlob(manifest)) throw new ImageNotFoundException(manifest.Digest.ToString(), $"Manifest {manifest.Digest} is not in {Location}");
             using (await LockAsync(cancellationToken).ConfigureAwait(false))
             {
                 var index = Layout.ReadIndex();
                 var entries = index.Manifests.ToList();
-                var full = name.ToString();
-                var previous = entries.FindIndex(e => NameOf(e)?.ToString() == full);
-                var annotations = new Dictionary<string, string>
-                {
-                    [AnnotationKeys.RefName] = full,
-                    [AnnotationKeys.ContainerdImageName] = full,
-                };
+                var previous = NamesVerbatim
+                    ? entries.FindIndex(e => e.Annotation(AnnotationKeys.RefName) == full)
+                    : entries.FindIndex(e => NameOf(e)?.ToString() == full);
+                var annotations = new Dictionary<string, string> { [AnnotationKeys.RefName] = full };
+                if (!NamesVerbatim) annotations[AnnotationKeys.ContainerdImageName] = full;
                 var named = new Descriptor(manifest.MediaType, manifest.Digest, manifest.Size) { Annotations = annotations, Platform = manifest.Platform };
                 if (previous >= 0)
                 {

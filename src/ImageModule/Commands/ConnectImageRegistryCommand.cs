@@ -27,7 +27,7 @@ namespace ImageModule.Commands
             ForEachItem(Registry, () =>
             {
                 var registry = ImageReference.Parse(Registry.TrimEnd('/') + "/login-check").Registry;
-                using (var repository = new RegistryRepository(ImageReference.Parse(registry + "/login-check"), credential))
+                using (var repository = ClientsWith(credential).Open(ImageReference.Parse(registry + "/login-check")))
                 {
                     Run((_, ct) => repository.PingAsync(ct));
                 }

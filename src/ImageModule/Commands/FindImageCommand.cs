@@ -1,19 +1,42 @@
 using System.Linq;
 using System.Management.Automation;
 using ImageModule.References;
+using ImageModule.Registry;
 
 namespace ImageModule.Commands
 {
     /// <summary>
-    /// Lists what a registry holds: the tags of a repository (-Name … -ListTags) or the registry's catalog of
-    /// repositories (-Registry), following pagination. Wildcards filter the results.
+    /// Finds images: searches Docker Hub (or a registry offering the search API) for a term (docker search), lists
+    /// the tags of a repository (-Name … -ListTags) or a registry's catalog (-Registry), following pagination.
+    /// Wildcards filter tags and catalog entries.
     /// </summary>
-    [Cmdlet(VerbsCommon.Find, "Image", DefaultParameterSetName = TagsSet)]
-    [OutputType(typeof(string))]
+    [Cmdlet(VerbsCommon.Find, "Image", DefaultParameterSetName = SearchSet)]
+    [OutputType(typeof(ImageSearchResult), ParameterSetName = new[] { SearchSet })]
+    [OutputType(typeof(string), ParameterSetName = new[] { TagsSet, CatalogSet })]
     public sealed class FindImageCommand : RegistryCmdlet
     {
+        private const string SearchSet = "Search";
         private const string TagsSet = "Tags";
         private const string CatalogSet = "Catalog";
+
+        /// <summary>Text to search for (docker search TERM).</summary>
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = SearchSet)]
+        [ValidateNotNullOrEmpty]
+        public string Term { get; set; } = "";
+
+        /// <summary>At most this many results (1-100; docker's default 25).</summary>
+        [Parameter(ParameterSetName = SearchSet)]
+        [ValidateRange(1, ImageSearch.MaxLimit)]
+        public int Limit { get; set; } = 25;
+
+        /// <summary>Only official images (docker search --filter is-official=true).</summary>
+        [Parameter(ParameterSetName = SearchSet)]
+        public SwitchParameter IsOfficial { get; set; }
+
+        /// <summary>Only images with at least this many stars (docker search --filter stars=N).</summary>
+        [Parameter(ParameterSetName = SearchSet)]
+        [ValidateRange(0, int.MaxValue)]
+        public int MinimumStars { get; set; }
 
         /// <summary>A repository, e.g. localhost:5000/team/app (a tag, if given, is ignored).</summary>
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = TagsSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -24,23 +47,37 @@ namespace ImageModule.Commands
         [Parameter(Mandatory = true, ParameterSetName = TagsSet)]
         public SwitchParameter ListTags { get; set; }
 
-        /// <summary>A registry host[:port] whose catalog to list (crane catalog).</summary>
+        /// <summary>A registry host[:port] whose catalog to list (crane catalog), or to search instead of Docker Hub.</summary>
         [Parameter(Mandatory = true, ParameterSetName = CatalogSet)]
+        [Parameter(ParameterSetName = SearchSet)]
         [ValidateNotNullOrEmpty]
         public string Registry { get; set; } = "";
 
         /// <summary>Only results matching this wildcard.</summary>
-        [Parameter]
+        [Parameter(ParameterSetName = TagsSet)]
+        [Parameter(ParameterSetName = CatalogSet)]
         [SupportsWildcards]
         public string? Filter { get; set; }
 
         /// <summary>Page size asked of the registry (results are complete either way).</summary>
-        [Parameter]
+        [Parameter(ParameterSetName = TagsSet)]
+        [Parameter(ParameterSetName = CatalogSet)]
         [ValidateRange(1, 10000)]
         public int PageSize { get; set; } = 1000;
 
         protected override void ProcessRecord()
         {
+            if (ParameterSetName == SearchSet)
+            {
+                ForEachItem(Term, () =>
+                {
+                    var registry = string.IsNullOrEmpty(Registry) ? ImageReference.DockerHub : RegistryName.Normalize(Registry);
+                    var settings = RegistrySettings.Load().For(registry);
+                    var results = Run((_, ct) => ImageSearch.SearchAsync(registry, Term, Limit, IsOfficial, MinimumStars, settings, ct));
+                    WriteObject(results, enumerateCollection: true);
+                });
+                return;
+            }
             var filter = Filter is null ? null : new WildcardPattern(Filter, WildcardOptions.IgnoreCase);
             if (ParameterSetName == CatalogSet)
             {
