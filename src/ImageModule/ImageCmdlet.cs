@@ -80,17 +80,14 @@ namespace ImageModule.Commands
                 state = (Stopwatch.StartNew(), Interlocked.Increment(ref _nextActivityId));
                 _progressClocks[report.Id] = state;
             }
-            var record = new ProgressRecord(state.ActivityId, report.Activity.Length > 0 ? report.Activity : "Working", StatusText(report));
+            var seconds = state.Clock.Elapsed.TotalSeconds;
+            var rate = report.BytesDone > 0 && seconds > 0.5 ? report.BytesDone / seconds : 0;
+            var record = new ProgressRecord(state.ActivityId, report.Activity.Length > 0 ? report.Activity : "Working", StatusText(report, rate));
             if (report.ParentId >= 0 && _progressClocks.TryGetValue(report.ParentId, out var parent)) record.ParentActivityId = parent.ActivityId;
             if (report.BytesTotal > 0)
             {
                 record.PercentComplete = (int)Math.Min(100, report.BytesDone * 100 / report.BytesTotal);
-                var seconds = state.Clock.Elapsed.TotalSeconds;
-                if (report.BytesDone > 0 && seconds > 0.5)
-                {
-                    var rate = report.BytesDone / seconds;
-                    record.SecondsRemaining = (int)Math.Min(int.MaxValue, (report.BytesTotal - report.BytesDone) / rate);
-                }
+                if (rate > 0) record.SecondsRemaining = (int)Math.Min(int.MaxValue, (report.BytesTotal - report.BytesDone) / rate);
             }
             if (report.Completed)
             {
@@ -100,10 +97,11 @@ namespace ImageModule.Commands
             WriteProgress(record);
         }
 
-        private static string StatusText(OperationProgress report)
+        private static string StatusText(OperationProgress report, double rate)
         {
             var status = report.Status.Length > 0 ? report.Status : "…";
-            if (report.BytesTotal > 0) return $"{status} {ByteSize.Format(report.BytesDone)} / {ByteSize.Format(report.BytesTotal)}";
+            var speed = rate > 0 ? $" at {ByteSize.Format((long)rate)}/s" : "";
+            if (report.BytesTotal > 0) return $"{status} {ByteSize.Format(report.BytesDone)} / {ByteSize.Format(report.BytesTotal)}{speed}";
             if (report.BytesDone > 0) return $"{status} {ByteSize.Format(report.BytesDone)}";
             return status;
         }

@@ -45,6 +45,29 @@ namespace ImageModule.EndToEnd
         }
 
         [Fact]
+        public void Docker_push_then_our_pull_and_our_push_then_docker_pull_and_run_keep_the_image()
+        {
+            using var registry = new RegistryFixture();
+            var id = _engine.Build("interop/pushed:1");
+            var remote = $"{registry.Host}/interop/pushed:1";
+            _engine.Docker("tag", "interop/pushed:1", remote);
+            _engine.Docker("push", remote);
+            var dockerDigest = _engine.Docker("inspect", "--format", "{{index .RepoDigests 0}}", remote).Trim();
+
+            var pulled = Assert.Single(_session.Objects($"Install-Image {remote}"));
+            Assert.Empty(_session.Errors);
+            Assert.Equal(id, (string)pulled.Id);
+            Assert.EndsWith((string)pulled.Digest, dockerDigest);
+
+            var back = $"{registry.Host}/interop/republished:1";
+            var published = Assert.Single(_session.Objects($"Publish-Image {remote} -Destination {back}"));
+            Assert.Equal((string)pulled.Digest, (string)published.Digest);
+            _engine.Docker("pull", back);
+            Assert.Equal(id, _engine.Docker("inspect", "--format", "{{.Id}}", back).Trim());
+            Assert.Equal("hello", _engine.Docker("run", "--rm", "--network=none", back, "sh", "-c", "read line < /app/greeting; echo $line").Trim());
+        }
+
+        [Fact]
         public void Our_archive_loads_into_docker_and_podman_with_the_same_id_and_diff_ids()
         {
             _session.SetVariable("tar", Rootfs.Create(_session.TempDir, "ours", 2, 51));
