@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests drive as real peers.
-PACKAGES="skopeo umoci docker-registry apache2-utils busybox-static tar gzip time docker.io podman"
-TOOLS="skopeo umoci docker-registry htpasswd busybox /usr/bin/time dockerd podman"
+PACKAGES="skopeo umoci docker-registry apache2-utils busybox-static tar gzip time docker.io podman golang-docker-credential-helpers pass"
+TOOLS="skopeo umoci docker-registry htpasswd busybox /usr/bin/time dockerd podman docker-credential-pass gpg"
 
 missing=""
 for tool in $TOOLS; do command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"; done

@@ -186,5 +186,53 @@ namespace ImageModule.EndToEnd
                 _session.Run("$env:DOCKER_CONFIG = $null");
             }
         }
+
+        /// <summary>
+        /// docker's credsStore with a real helper (docker-credential-pass over a throwaway gpg key and password store):
+        /// the secret goes to the helper, never into config.json, and comes back for later commands.
+        /// </summary>
+        [Fact]
+        public void Connect_with_a_credential_helper_keeps_the_secret_out_of_the_config_file()
+        {
+            var gnupg = Path.Combine(_session.TempDir, "gnupg");
+            var passwords = Path.Combine(_session.TempDir, "password-store");
+            Directory.CreateDirectory(gnupg);
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(gnupg, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var previous = (Environment.GetEnvironmentVariable("GNUPGHOME"), Environment.GetEnvironmentVariable("PASSWORD_STORE_DIR"));
+            Environment.SetEnvironmentVariable("GNUPGHOME", gnupg);
+            Environment.SetEnvironmentVariable("PASSWORD_STORE_DIR", passwords);
+            var dockerConfig = Path.Combine(_session.TempDir, "docker-config-helper");
+            Directory.CreateDirectory(dockerConfig);
+            File.WriteAllText(Path.Combine(dockerConfig, "config.json"), "{\"credsStore\": \"pass\", \"experimental\": \"kept\"}");
+            try
+            {
+                ExternalTool.Run("gpg", "--batch", "--passphrase", "", "--quick-gen-key", "imagemodule-test@example.invalid", "default", "default", "never");
+                ExternalTool.Run("pass", "init", "imagemodule-test@example.invalid");
+                _session.SetVariable("dockerConfig", dockerConfig);
+                _session.SetVariable("registry", _registry.Host);
+                _session.SetVariable("tar", Rootfs.Create(_session.TempDir, "helper", 1, 45));
+                _session.Run("$env:DOCKER_CONFIG = $dockerConfig; Import-Image $tar -Name helper:1 | Out-Null");
+                _session.Run("$good = [pscredential]::new('alice', [Net.NetworkCredential]::new('', 's3cret-Passw0rd').SecurePassword)");
+
+                Assert.Single(_session.Objects("Connect-ImageRegistry $registry -Credential $good"));
+                Assert.Empty(_session.Errors);
+                var config = File.ReadAllText(Path.Combine(dockerConfig, "config.json"));
+                Assert.DoesNotContain(Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("alice:s3cret-Passw0rd")), config);
+                Assert.Contains("kept", config);
+                Assert.Contains(_registry.Host, ExternalTool.Run("docker-credential-pass", "list"));
+
+                Assert.Single(_session.Objects($"Publish-Image helper:1 -Destination {_registry.Host}/private/helper:1"));
+                Assert.Empty(_session.Errors);
+                _session.Run("Disconnect-ImageRegistry $registry");
+                Assert.DoesNotContain(_registry.Host, ExternalTool.Run("docker-credential-pass", "list"));
+            }
+            finally
+            {
+                _session.Run("$env:DOCKER_CONFIG = $null");
+                try { ExternalTool.Run(TimeSpan.FromSeconds(10), "gpgconf", "--kill", "gpg-agent"); } catch (Exception) { }
+                Environment.SetEnvironmentVariable("GNUPGHOME", previous.Item1);
+                Environment.SetEnvironmentVariable("PASSWORD_STORE_DIR", previous.Item2);
+            }
+        }
     }
 }
