@@ -1,5 +1,12 @@
+using System;
 using System.Collections.Generic;
+using System.IO;
+using System.Linq;
 using System.Management.Automation;
+using ImageModule.Archive;
+using ImageModule.Content;
+using ImageModule.Engine;
+using ImageModule.Store;
 
 namespace ImageModule.Commands
 {
@@ -31,11 +38,57 @@ namespace ImageModule.Commands
             }
         }
 
-        /// <summary>The manifest (or index) descriptor of an image, from the store it lives in.</summary>
+        /// <summary>The manifest (or index) descriptor of an image, in the content <see cref="ContentOf"/> gives.</summary>
         protected Oci.Descriptor ManifestOf(Image image)
         {
+            var content = ContentOf(image);
+            // In an engine's copy the image is unnamed: it is found by its ID, then by its manifest digest there.
+            var key = content is OciStore copy && StoreOf(image) is EngineStore
+                ? Run((_, ct) => copy.ListAsync(ct)).First(i => i.Id == image.Id).Digest!
+                : image.Name ?? image.Digest ?? image.Id;
+            return Run((_, ct) => content.ResolveAsync(key, ct));
+        }
+
+        private readonly Dictionary<string, OciStore> _engineCopies = new();
+
+        /// <summary>
+        /// Blobs and manifests of an image, for commands that read layers (save, export, expand, list files). An
+        /// engine hands out images only as a whole archive, so an engine image is first streamed (GET /images/get)
+        /// into a temporary OCI layout beside the store — one per engine and command, deleted when the command ends.
+        /// </summary>
+        protected ITarget ContentOf(Image image)
+        {
             var store = StoreOf(image);
-            return Run((_, ct) => store.Content.ResolveAsync(image.Name ?? image.Digest ?? image.Id, ct));
+            if (!(store is EngineStore engine)) return store.Content;
+            if (!_engineCopies.TryGetValue(engine.Location, out var copy))
+            {
+                var temp = OpenEmbeddedStore().Layout.TempDirectory;
+                copy = new OciStore(Path.Combine(temp, "engine-" + Guid.NewGuid().ToString("N").Substring(0, 12)));
+                _engineCopies[engine.Location] = copy;
+            }
+            if (!Run((_, ct) => copy.ListAsync(ct)).Any(i => i.Id == image.Id))
+            {
+                var options = new LoadOptions { TempDirectory = copy.Layout.TempDirectory };
+                // Saved by ID the archive names nothing, so the copy keeps the image unnamed and finds it by ID.
+                Run(async (progress, ct) =>
+                {
+                    foreach (var loaded in await engine.SaveToAsync(new[] { image.Id }, copy, options, progress, ct).ConfigureAwait(false))
+                        await copy.KeepUnnamedAsync(loaded.Manifest, ct).ConfigureAwait(false);
+                });
+            }
+            return copy;
+        }
+
+        protected override void DisposeResources()
+        {
+            foreach (var copy in _engineCopies.Values)
+            {
+                try { Directory.Delete(copy.Location, recursive: true); }
+                catch (IOException) { }
+                catch (UnauthorizedAccessException) { }
+            }
+            _engineCopies.Clear();
+            base.DisposeResources();
         }
     }
 }

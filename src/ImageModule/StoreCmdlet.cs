@@ -131,6 +131,21 @@ namespace ImageModule.Commands
             }
             var byId = MatchId(name);
             if (byId.Count > 0) return byId;
+            var found = MatchName(name);
+            // podman names unqualified local images localhost/… and resolves short names there too; so do we.
+            return found.Count == 0 && !HasRegistry(name) ? MatchName("localhost/" + name) : found;
+        }
+
+        private static bool HasRegistry(string name)
+        {
+            var slash = name.IndexOf('/');
+            if (slash < 0) return false;
+            var first = name.Substring(0, slash);
+            return first.Contains(".") || first.Contains(":") || first == "localhost";
+        }
+
+        private IReadOnlyList<Image> MatchName(string name)
+        {
             var reference = ImageReference.Parse(name, defaultTag: false);
             if (reference.Tag is null && reference.Digest is null)
             {

@@ -74,5 +74,45 @@ namespace ImageModule.EndToEnd
             Assert.Equal(System.Management.Automation.ErrorCategory.ConnectionError, error.CategoryInfo.Category);
             Assert.Contains("unix:///nonexistent/docker.sock", error.Exception.Message);
         }
+
+        [Fact]
+        public void Pulls_and_pushes_go_through_the_engine_and_an_image_the_store_pulled_runs_in_docker()
+        {
+            using var registry = new RegistryFixture();
+            _session.SetVariable("tar", Busybox.Rootfs(_session.TempDir, "run"));
+            _session.SetVariable("remote", $"{registry.Host}/stories/run:1");
+            _session.Run("Import-Image -Engine Store $tar -Name stories/run:1 -Change 'CMD [\"/bin/sh\"]' | Out-Null; Publish-Image -Engine Store stories/run:1 -Destination $remote | Out-Null");
+            _session.Run("Remove-Image -Engine Store stories/run:1");
+            Assert.Empty(_session.Errors.Select(e => e.ToString()));
+
+            // docker pull, done by the engine.
+            var pulled = Assert.Single(_session.Objects("Install-Image $remote"));
+            Assert.Empty(_session.Errors.Select(e => e.ToString()));
+            Assert.Equal("Docker", (string)pulled.StoreKind);
+            Assert.Equal("pulled by the engine", _engine.Docker("run", "--rm", "--network=none", $"{registry.Host}/stories/run:1", "sh", "-c", "echo pulled by the engine").Trim());
+
+            // docker push, done by the engine, under a new name.
+            var pushed = Assert.Single(_session.Objects($"Publish-Image $remote -Destination {registry.Host}/stories/pushed:1"));
+            Assert.Empty(_session.Errors.Select(e => e.ToString()));
+            Assert.StartsWith("sha256:", (string)pushed.Digest);
+            Assert.Contains((string)pushed.Digest, ExternalTool.Run("skopeo", "inspect", "--tls-verify=false", $"docker://{registry.Host}/stories/pushed:1"));
+
+            // The store pulls it from the registry, moves it into docker, and docker runs it.
+            _engine.Docker("rmi", "-f", $"{registry.Host}/stories/pushed:1");
+            var stored = Assert.Single(_session.Objects($"Install-Image -Engine Store {registry.Host}/stories/pushed:1"));
+            var moved = Assert.Single(_session.Objects($"Get-Image -Engine Store {registry.Host}/stories/pushed:1 | Copy-EngineImage -Engine $engine"));
+            Assert.Empty(_session.Errors.Select(e => e.ToString()));
+            Assert.Equal((string)stored.Id, (string)moved.Id);
+            Assert.Equal("from the store", _engine.Docker("run", "--rm", "--network=none", $"{registry.Host}/stories/pushed:1", "sh", "-c", "echo from the store").Trim());
+
+            // Layers and files of an engine image read like the store's: docker save streamed into a temporary copy.
+            Assert.Contains("/bin/busybox", _session.Objects($"Get-ImageFile {registry.Host}/stories/pushed:1 -Path 'bin/*'").Select(f => (string)f.Path));
+            var archive = System.IO.Path.Combine(_session.TempDir, "saved-from-docker.tar");
+            _session.SetVariable("archive", archive);
+            _session.Run($"Save-Image {registry.Host}/stories/pushed:1 -Path $archive | Out-Null");
+            Assert.Empty(_session.Errors.Select(e => e.ToString()));
+            Assert.Equal((string)stored.Id, (string)Assert.Single(_session.Objects("Import-Image -Engine Store $archive -Name stories/reloaded:1")).Id);
+            Assert.False(System.IO.Directory.EnumerateDirectories(System.IO.Path.Combine(_session.StorePath, ".imagemodule", "tmp"), "engine-*").Any(), "the temporary copy is gone");
+        }
     }
 }

@@ -29,7 +29,7 @@ namespace ImageModule.Engine
     /// content store as one streamed docker-archive (the engine API has no per-blob calls): see
     /// <see cref="SaveToAsync"/> (engine → store) and <see cref="LoadFromAsync"/> (store → engine).
     /// </summary>
-    public sealed class EngineStore : IImageStore, IDisposable
+    public sealed partial class EngineStore : IImageStore, IDisposable
     {
         /// <summary>How long connecting (and the version handshake) may take before the engine counts as unreachable.</summary>
         public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(5);

@@ -35,7 +35,7 @@ namespace ImageModule.Commands
                 ForEachItem(image, () =>
                 {
                     var manifest = ManifestOf(image);
-                    var store = StoreOf(image).Content;
+                    var store = ContentOf(image);
                     var warnings = new System.Collections.Concurrent.ConcurrentQueue<string>();
                     var options = new ExpandOptions { Platform = Platform is null ? null : Oci.Platform.Parse(Platform), Warning = warnings.Enqueue };
                     Run((progress, ct) => ImageFilesystem.ExpandAsync(store, manifest, destination, options, progress, ct));

@@ -25,7 +25,7 @@ namespace ImageModule.Commands
                 ForEachItem(image, () =>
                 {
                     var manifest = ManifestOf(image);
-                    var store = StoreOf(image).Content;
+                    var store = ContentOf(image);
                     var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
                     var files = Run((_, ct) => ImageFilesystem.ListFilesAsync(store, manifest, platform, ct));
                     foreach (var file in files)

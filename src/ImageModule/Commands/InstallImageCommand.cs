@@ -2,6 +2,8 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using ImageModule.Content;
+using ImageModule.Engine;
+using ImageModule.Registry;
 using ImageModule.References;
 using ImageModule.Store;
 
@@ -54,6 +56,16 @@ namespace ImageModule.Commands
 
         private void Pull(ImageReference reference)
         {
+            if (UsesEngine)
+            {
+                // The engine pulls (docker pull), with -Credential or the stored login for the registry.
+                var engine = (EngineStore)Store;
+                Run((progress, ct) => engine.PullAsync(reference, GivenCredential ?? new DockerCredentialStore().Get(reference.Registry), progress, ct));
+                Invalidate();
+                var pulled = Images.FirstOrDefault(i => i.Name == reference.ToString() || i.RepoDigests.Contains(reference.ToString()));
+                if (pulled != null) WriteObject(pulled);
+                return;
+            }
             var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
             var store = Store;
             using var source = Clients.OpenForPull(reference);

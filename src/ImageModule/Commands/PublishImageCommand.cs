@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using ImageModule.Content;
+using ImageModule.Engine;
 using ImageModule.References;
 using ImageModule.Registry;
 
@@ -33,6 +34,14 @@ namespace ImageModule.Commands
             {
                 var destination = ImageReference.Parse(Destination ?? image.Name ?? throw new InvalidReferenceException(image.Id, "an unnamed image needs -Destination"));
                 if (!ShouldProcess(destination.ToString(), $"Push {image.Name ?? image.ShortId}")) return;
+                if (StoreOf(image) is EngineStore engine)
+                {
+                    // An engine image is pushed by the engine (docker push), named as the destination first.
+                    if (image.Name != destination.ToString()) Run((_, ct) => engine.TagAsync(image, destination, ct));
+                    var digest = Run((progress, ct) => engine.PushAsync(destination, GivenCredential ?? new DockerCredentialStore().Get(destination.Registry), progress, ct));
+                    WriteObject(new PublishedImage(destination.ToString(), digest ?? "", 0, image.Id));
+                    return;
+                }
                 var source = StoreOf(image).Content;
                 using var repository = OpenRepository(destination);
                 var pushed = Run((progress, ct) => ImageCopier.CopyAsync(source, image.Name ?? image.Digest!, repository, destination.Tag ?? "latest", null, progress, ct, allPlatforms: true));

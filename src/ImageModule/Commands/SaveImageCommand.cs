@@ -56,7 +56,7 @@ namespace ImageModule.Commands
                 var references = g.Where(i => i.Name != null).Select(i => i.Name!).Distinct().ToList();
                 return new SaveItem(references, ManifestOf(first));
             }).ToList();
-            var source = StoreOf(_images[0]).Content;
+            var source = ContentOf(_images[0]);
             var options = new SaveOptions
             {
                 Format = Format,
