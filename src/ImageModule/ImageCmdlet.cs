@@ -47,6 +47,16 @@ namespace ImageModule.Commands
                 foreach (var report in reports.GetConsumingEnumerable()) WriteProgressReport(report);
             }
             catch (ObjectDisposedException) { }
+            finally
+            {
+                // WriteProgress throws PipelineStoppedException on Ctrl+C: the work must still end, and clean up
+                // what it half-wrote, before the command returns.
+                if (!task.IsCompleted)
+                {
+                    _cancellation.Cancel();
+                    try { task.Wait(TimeSpan.FromSeconds(30)); } catch (AggregateException) { }
+                }
+            }
             CompleteAllProgress();
             try
             {
