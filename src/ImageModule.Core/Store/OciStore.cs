@@ -185,11 +185,18 @@ namespace ImageModule.Store
         /// <summary>Records a layer's uncompressed size when the writer already knows it, so listing need not decompress.</summary>
         public void RecordUncompressedSize(Digest layer, long size)
         {
-            var cache = StoreCache.Load(CachePath);
-            cache.UncompressedSizes[layer.ToString()] = size;
-            cache.Dirty = true;
-            cache.SaveIfDirty(CachePath);
+            // One writer at a time in this process (parallel pulls of several layers); another process writing at the
+            // same moment can lose an entry, which listing then measures again.
+            lock (CacheWriteGate)
+            {
+                var cache = StoreCache.Load(CachePath);
+                cache.UncompressedSizes[layer.ToString()] = size;
+                cache.Dirty = true;
+                cache.SaveIfDirty(CachePath);
+            }
         }
+
+        private static readonly object CacheWriteGate = new();
 
         // ---- layers -------------------------------------------------------------------------------------------
 
@@ -466,8 +473,36 @@ namespace ImageModule.Store
         {
             Layout.EnsureCreated();
             Record(expected.Digest);
-            await Layout.WriteBlobAsync(expected, content, bytesWritten, cancellationToken).ConfigureAwait(false);
+            if (MediaTypes.IsManifest(expected.MediaType) || MediaTypes.IsIndex(expected.MediaType) || expected.Size < MinCountedBlob || Layout.HasBlob(expected))
+            {
+                await Layout.WriteBlobAsync(expected, content, bytesWritten, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            // A compressed layer (by media type or, from archives, by its first bytes): its uncompressed size is counted
+            // in the same pass, concurrently, so listing never has to read it back and decompress it.
+            UncompressedSizeCounter? counter = null;
+            var first = true;
+            try
+            {
+                await Layout.WriteBlobAsync(expected, content, bytesWritten, (buffer, offset, count) =>
+                {
+                    if (first)
+                    {
+                        first = false;
+                        counter = UncompressedSizeCounter.ForHead(buffer.Skip(offset).Take(Math.Min(count, 6)).ToArray(), Math.Min(count, 6));
+                    }
+                    counter?.Add(buffer, offset, count);
+                }, cancellationToken).ConfigureAwait(false);
+                if (counter != null && await counter.CompleteAsync().ConfigureAwait(false) is long size) RecordUncompressedSize(expected.Digest, size);
+            }
+            finally
+            {
+                counter?.Dispose();
+            }
         }
+
+        /// <summary>Blobs smaller than this are not counted while written (configs, tiny layers): listing measures them cheaply.</summary>
+        private const long MinCountedBlob = 1 << 16;
 
         /// <summary>
         /// Resolves a full reference (as written by <see cref="TagAsync(Descriptor,string,CancellationToken)"/>), a bare
