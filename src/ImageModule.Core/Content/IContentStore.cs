@@ -30,4 +30,19 @@ namespace ImageModule.Content
         /// <summary>Points a reference at a manifest or index already present in this store.</summary>
         Task TagAsync(Descriptor manifest, string reference, CancellationToken cancellationToken);
     }
+
+    /// <summary>
+    /// A destination that checks every blob's size and digest itself before keeping it (a registry does, by the
+    /// distribution spec: a PUT whose body does not match its digest= is refused), so a copy into it need not hash the
+    /// source as well.
+    /// </summary>
+    public interface IChecksPushedContent
+    {
+    }
+
+    /// <summary>A source that can open a blob without checking it as it is read, for a destination that checks it.</summary>
+    public interface IUncheckedFetch
+    {
+        Task<Stream> FetchUncheckedAsync(Descriptor target, CancellationToken cancellationToken);
+    }
 }

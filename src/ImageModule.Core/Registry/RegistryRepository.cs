@@ -18,7 +18,7 @@ namespace ImageModule.Registry
     /// One repository on a registry, through the OCI distribution API (spec.md): manifests and blobs by digest,
     /// tags, and monolithic uploads. Blob bodies are streamed, never buffered.
     /// </summary>
-    public sealed class RegistryRepository : ITarget, IDisposable
+    public sealed class RegistryRepository : ITarget, IChecksPushedContent, IDisposable
     {
         private const long MaxManifestBytes = 4L << 20;
         private readonly HttpClient _http;

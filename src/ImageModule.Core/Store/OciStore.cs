@@ -15,7 +15,7 @@ namespace ImageModule.Store
     /// The embedded, daemon-free image store: an OCI image layout whose index.json has one entry per name
     /// (org.opencontainers.image.ref.name = the full normalised reference) plus unnamed entries for dangling images.
     /// </summary>
-    public sealed class OciStore : IImageStore, ITarget
+    public sealed class OciStore : IImageStore, ITarget, IUncheckedFetch
     {
         private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(60);
         private readonly object _leaseGate = new();
@@ -468,6 +468,8 @@ namespace ImageModule.Store
         }
 
         public Task<Stream> FetchAsync(Descriptor target, CancellationToken cancellationToken) => Task.FromResult(Layout.OpenBlob(target));
+
+        public Task<Stream> FetchUncheckedAsync(Descriptor target, CancellationToken cancellationToken) => Task.FromResult(Layout.OpenBlob(target, verify: false));
 
         public async Task PushAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, CancellationToken cancellationToken)
         {
