@@ -45,4 +45,20 @@ namespace ImageModule.Content
     {
         Task<Stream> FetchUncheckedAsync(Descriptor target, CancellationToken cancellationToken);
     }
+
+    /// <summary>
+    /// A store that can take a file already written and hashed by the caller (in <see cref="StagingDirectory"/>, on the
+    /// store's own file system) by renaming it into place, instead of copying and hashing it again.
+    /// </summary>
+    public interface IAdoptsBlobFiles
+    {
+        /// <summary>Where to write files meant for <see cref="AdoptAsync"/>; the caller deletes what it does not hand over.</summary>
+        string StagingDirectory { get; }
+
+        /// <summary>
+        /// Makes <paramref name="path"/> the blob <paramref name="descriptor"/>: the caller vouches that its content has that
+        /// digest and size (it hashed it while writing it). The file is fsynced and moved; afterwards it is gone.
+        /// </summary>
+        Task AdoptAsync(Descriptor descriptor, string path, CancellationToken cancellationToken);
+    }
 }

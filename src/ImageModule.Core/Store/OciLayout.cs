@@ -140,6 +140,28 @@ namespace ImageModule.Store
             }
         }
 
+        /// <summary>
+        /// Moves a file the caller wrote and hashed (in <see cref="TempDirectory"/>) into place as a blob, after an fsync:
+        /// the single-pass path for archive layers whose digest is only known once they were read.
+        /// </summary>
+        public void AdoptBlob(Descriptor expected, string path)
+        {
+            var length = new FileInfo(path).Length;
+            if (expected.Size >= 0 && length != expected.Size) throw new SizeMismatchException(expected.Digest.ToString(), expected.Size, length);
+            if (HasBlob(expected))
+            {
+                TryDelete(path);
+                return;
+            }
+            using (var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1))
+            {
+                file.Flush(true);
+            }
+            Directory.CreateDirectory(Path.GetDirectoryName(BlobPath(expected.Digest))!);
+            MoveIntoPlace(path, BlobPath(expected.Digest));
+            TryDelete(path);
+        }
+
         public async Task WriteBlobAsync(Descriptor expected, byte[] content, CancellationToken cancellationToken)
         {
             using var stream = new MemoryStream(content, writable: false);

@@ -15,7 +15,7 @@ namespace ImageModule.Store
     /// The embedded, daemon-free image store: an OCI image layout whose index.json has one entry per name
     /// (org.opencontainers.image.ref.name = the full normalised reference) plus unnamed entries for dangling images.
     /// </summary>
-    public sealed class OciStore : IImageStore, ITarget, IUncheckedFetch
+    public sealed class OciStore : IImageStore, ITarget, IUncheckedFetch, IAdoptsBlobFiles
     {
         private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(60);
         private readonly object _leaseGate = new();
@@ -501,6 +501,16 @@ namespace ImageModule.Store
             {
                 counter?.Dispose();
             }
+        }
+
+        public string StagingDirectory => Layout.TempDirectory;
+
+        public Task AdoptAsync(Descriptor descriptor, string path, CancellationToken cancellationToken)
+        {
+            Layout.EnsureCreated();
+            Record(descriptor.Digest);
+            Layout.AdoptBlob(descriptor, path);
+            return Task.CompletedTask;
         }
 
         /// <summary>Blobs smaller than this are not counted while written (configs, tiny layers): listing measures them cheaply.</summary>
