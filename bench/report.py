@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Turns bench/work/*/results.jsonl into the RESULTS.md table: medians, ratios (ours / peer), MB/s, peak RSS."""
+"""Turns bench/work/*/results.jsonl into the RESULTS.md tables: medians, ratios (ours / peer), MB/s, peak RSS."""
 import json, os, statistics, sys, datetime, platform
 
 path, mode, size_bytes, images = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+meta = json.load(open(sys.argv[5])) if len(sys.argv) > 5 and os.path.exists(sys.argv[5]) else {}
+docker_note = open(sys.argv[6]).read().strip() if len(sys.argv) > 6 and os.path.exists(sys.argv[6]) else ""
 rows = [json.loads(l) for l in open(path) if l.strip()]
 by = {}
 for r in rows:
@@ -12,6 +14,7 @@ def med(op, side, key):
     v = [r[key] for r in by.get((op, side), [])]
     return statistics.median(v) if v else None
 
+mib = lambda kb: f"{kb / 1024:.0f}" if kb is not None else "—"
 mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 print(f"# Benchmark results ({mode})\n")
 print(f"{datetime.date.today()}, {platform.node()}: {os.cpu_count()} cores, {mem:.0f} GiB memory. "
@@ -20,18 +23,45 @@ print(f"{datetime.date.today()}, {platform.node()}: {os.cpu_count()} cores, {mem
       "Medians; ratio = ours / peer, lower is better.\n")
 print("| operation | ours wall s | peer | peer wall s | ratio | ours MB/s | ours CPU s | peer CPU s | ours peak RSS MiB | peer peak RSS MiB |")
 print("|---|---|---|---|---|---|---|---|---|---|")
-for op, peer in (("pull", "skopeo"), ("repull", "skopeo"), ("push", "skopeo"), ("save", "skopeo"), ("load", "skopeo"), ("expand", "umoci")):
-    ow, pw = med(op, "ours", "wall"), med(op, peer, "wall")
-    if ow is None or pw is None: continue
+peers = {"pull": ["skopeo"], "repull": ["skopeo"], "push": ["skopeo"], "save": ["skopeo", "docker"],
+         "load": ["skopeo", "docker"], "expand": ["umoci"]}
+for op, names in peers.items():
+    ow = med(op, "ours", "wall")
+    if ow is None: continue
     warm = med(op, "ours-warm", "wall")
-    if warm is not None:
-        print(f"| {op} (warm) | {warm:.2f} | {peer} | {pw:.2f} | {warm / pw:.2f} | {size_bytes / 1e6 / warm:.0f} | — | — | — | — |")
-    print(f"| {op} | {ow:.2f} | {peer} | {pw:.2f} | {ow / pw if pw else float('nan'):.2f} | {size_bytes / 1e6 / ow if ow else 0:.0f} | "
-          f"{med(op, 'ours', 'cpu'):.2f} | {med(op, peer, 'cpu'):.2f} | {med(op, 'ours', 'rss_kb') / 1024:.0f} | {med(op, peer, 'rss_kb') / 1024:.0f} |")
+    for peer in names:
+        pw = med(op, peer, "wall")
+        if pw is None: continue
+        if warm is not None:
+            print(f"| {op} (warm) | {warm:.2f} | {peer} | {pw:.2f} | {warm / pw:.2f} | {size_bytes / 1e6 / warm:.0f} | — | — | — | — |")
+        print(f"| {op} | {ow:.2f} | {peer} | {pw:.2f} | {ow / pw if pw else float('nan'):.2f} | {size_bytes / 1e6 / ow if ow else 0:.0f} | "
+              f"{med(op, 'ours', 'cpu'):.2f} | {med(op, peer, 'cpu'):.2f} | {mib(med(op, 'ours', 'rss_kb'))} | {mib(med(op, peer, 'rss_kb'))} |")
 for op, label in (("list-warm", "Get-Image (warm)"), ("filter-warm", "Get-Image \\| Where-Object Size -gt 100MB (warm)"), ("list-cold", "Get-Image (cold process)")):
     w = med(op, "ours-warm" if op.endswith("warm") else "ours", "wall")
     if w is not None:
         print(f"| {label}, {images} images | {w * 1000:.0f} ms | — | — | — | — | — | — | — | — |")
-print("\nPull, re-pull and push run against docker-registry on loopback. skopeo's push is near-instant because it mounts "
-      "the blobs from the repository the workload was first pushed to (cross-repository mount); ours uploads them, as "
-      "mounting is not built yet. Our pull also decompresses every layer once to report the uncompressed Size.")
+
+if meta:
+    idle = med("idle", "ours", "rss_kb")
+    print(f"\n## Peak memory when layers double\n")
+    print(f"Ours, cold process, peak RSS in MiB (medians). Reference: {meta['blobs'] / 1e6:.0f} MB of blobs, largest layer "
+          f"{meta['largest'] / 1e6:.0f} MB; doubled (binaries twice in their layer, twice the random data): "
+          f"{meta['blobs_x2'] / 1e6:.0f} MB, largest layer {meta['largest_x2'] / 1e6:.0f} MB. "
+          f"The PowerShell host itself (`imagemodule-run -Command '1'`) peaks at {mib(idle)} MiB.\n")
+    print("| operation | reference RSS MiB | doubled RSS MiB | change MiB | reference wall s | doubled wall s |")
+    print("|---|---|---|---|---|---|")
+    for op in ("pull", "save", "load", "expand"):
+        a, b = med(op, "ours", "rss_kb"), med(op + "-x2", "ours", "rss_kb")
+        if a is None or b is None: continue
+        print(f"| {op} | {mib(a)} | {mib(b)} | {(b - a) / 1024:+.0f} | {med(op, 'ours', 'wall'):.2f} | {med(op + '-x2', 'ours', 'wall'):.2f} |")
+
+print("\n## How it is measured\n")
+print("- Pull, re-pull and push run against docker-registry on loopback. Every push (ours and skopeo's) goes to a "
+      "docker-registry started empty for that one push, so nothing can be mounted across repositories: skopeo's "
+      "blob-info cache remembers where the workload's blobs live on the main registry and would otherwise mount them "
+      "instead of uploading (it did in earlier runs: 0.13 s). Ours never mounts (not built yet).")
+print("- docker save and docker load run against a dockerd the bench starts itself (vfs storage driver, no networking, "
+      "its own data root and socket). Before each docker load the image is removed, so it loads into an engine without "
+      "it. The peer's peak RSS for docker rows is the docker CLI only; the daemon's memory is not measured.")
+if docker_note:
+    print(f"- {docker_note}")

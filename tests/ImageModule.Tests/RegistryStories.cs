@@ -90,6 +90,25 @@ namespace ImageModule.EndToEnd
         }
 
         [Fact]
+        public void A_layer_corrupted_in_the_store_is_refused_by_the_registry_and_names_nothing()
+        {
+            // Pushes read the store without hashing it: the registry checks every upload against its digest.
+            _session.SetVariable("tar", Rootfs.Create(_session.TempDir, "rot", 2, 47));
+            var local = Assert.Single(_session.Objects("Import-Image $tar -Name rot:1"));
+            var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(_session.StorePath, "blobs", "sha256", ((string)local.Digest).Substring(7))));
+            var layer = manifest.RootElement.GetProperty("layers")[0].GetProperty("digest").GetString()!.Substring(7);
+            var path = Path.Combine(_session.StorePath, "blobs", "sha256", layer);
+            var bytes = File.ReadAllBytes(path);
+            bytes[bytes.Length / 2] ^= 0xff;
+            File.WriteAllBytes(path, bytes);
+
+            _session.SetVariable("remote", $"{_registry.Host}/team/rot:1");
+            _session.Run("Publish-Image -Name rot:1 -Destination $remote");
+            Assert.Equal("DigestMismatch,ImageModule.Commands.PublishImageCommand", Assert.Single(_session.Errors).FullyQualifiedErrorId);
+            Assert.ThrowsAny<Exception>(() => ExternalTool.Run("skopeo", "inspect", "--tls-verify=false", $"docker://{_registry.Host}/team/rot:1"));
+        }
+
+        [Fact]
         public void A_missing_image_is_ImageNotFound_and_adds_nothing()
         {
             _session.SetVariable("remote", $"{_registry.Host}/team/missing:1");

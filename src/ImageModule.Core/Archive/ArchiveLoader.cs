@@ -156,7 +156,8 @@ namespace ImageModule.Archive
 
             private async Task<SpooledFile> SpoolAsync(Stream content, CancellationToken ct)
             {
-                _tempDir ??= CreateTempDir(_options.TempDirectory);
+                // Spooled into the store's own staging area when it can adopt files: a layer is then written once.
+                _tempDir ??= CreateTempDir(_options.TempDirectory ?? (_target as IAdoptsBlobFiles)?.StagingDirectory);
                 var path = Path.Combine(_tempDir, Guid.NewGuid().ToString("N"));
                 using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                 long size = 0;
@@ -276,7 +277,7 @@ namespace ImageModule.Archive
             private async Task<List<(string?, Descriptor)>> PlanDockerAsync(byte[] manifestJson, CancellationToken ct)
             {
                 var entries = OciJson.Deserialize<List<DockerArchiveManifestEntry>>(manifestJson, "manifest.json");
-                var prepared = new List<(DockerArchiveManifestEntry Entry, byte[] Config, List<(Descriptor Layer, Func<Stream> Open)> Layers)>();
+                var prepared = new List<(DockerArchiveManifestEntry Entry, byte[] Config, List<(Descriptor Layer, Func<Stream> Open, string? SpooledPath)> Layers)>();
                 // Verify every image before anything is written.
                 foreach (var e in entries)
                 {
@@ -286,10 +287,10 @@ namespace ImageModule.Archive
                     if (diffIds.Count != e.Layers.Count)
                         throw new ImageModuleException(ArchiveErrors.LayerMismatch, ErrorKind.InvalidData,
                             $"{_displayName}: manifest.json lists {e.Layers.Count} layers but the config has {diffIds.Count} diff IDs", e.Config);
-                    var layers = new List<(Descriptor, Func<Stream>)>();
+                    var layers = new List<(Descriptor, Func<Stream>, string?)>();
                     for (var i = 0; i < e.Layers.Count; i++)
                     {
-                        var (raw, open) = await LocateLayerAsync(e.Layers[i], ct).ConfigureAwait(false);
+                        var (raw, open, spooledPath) = await LocateLayerAsync(e.Layers[i], ct).ConfigureAwait(false);
                         ArchiveCompression compression;
                         Digest diffId;
                         using (var s = Decompression.Open(open(), out compression))
@@ -304,7 +305,7 @@ namespace ImageModule.Archive
                             ArchiveCompression.Zstd => MediaTypes.OciLayerZstd,
                             _ => throw new ImageModuleException(ArchiveErrors.UnsupportedManifest, ErrorKind.InvalidData, $"{_displayName}: layer {e.Layers[i]} uses {compression} compression, which images cannot carry", e.Layers[i]),
                         };
-                        layers.Add((raw with { MediaType = mediaType }, open));
+                        layers.Add((raw with { MediaType = mediaType }, open, spooledPath));
                     }
                     prepared.Add((e, configBytes, layers));
                 }
@@ -317,14 +318,23 @@ namespace ImageModule.Archive
                     var configDesc = new Descriptor(oci ? MediaTypes.OciConfig : MediaTypes.DockerConfig, Digest.Compute(configBytes), configBytes.Length);
                     await PushBytesAsync(configDesc, configBytes, ct).ConfigureAwait(false);
                     var layerDescs = new List<Descriptor>();
-                    foreach (var (layer, open) in layers)
+                    foreach (var (layer, open, spooledPath) in layers)
                     {
                         var d = oci && layer.MediaType == MediaTypes.DockerLayer ? layer with { MediaType = MediaTypes.OciLayer }
                             : oci && layer.MediaType == MediaTypes.DockerLayerGzip ? layer with { MediaType = MediaTypes.OciLayerGzip } : layer;
                         if (!await ExistsAsync(d, ct).ConfigureAwait(false))
                         {
-                            using var verifying = new VerifyingStream(open(), d);
-                            await _target.PushAsync(d, verifying, null, ct).ConfigureAwait(false);
+                            if (spooledPath != null && _target is IAdoptsBlobFiles adopter && File.Exists(spooledPath)
+                                && Path.GetDirectoryName(spooledPath) == _tempDir && _options.TempDirectory is null)
+                            {
+                                // Hashed as it was spooled, into the store's staging area: moved into place, not copied.
+                                await adopter.AdoptAsync(d, spooledPath, ct).ConfigureAwait(false);
+                            }
+                            else
+                            {
+                                using var verifying = new VerifyingStream(open(), d);
+                                await _target.PushAsync(d, verifying, null, ct).ConfigureAwait(false);
+                            }
                             _present.Add(d.Digest);
                         }
                         layerDescs.Add(d);
@@ -367,11 +377,11 @@ namespace ImageModule.Archive
                 throw new ImageModuleException(ArchiveErrors.BlobMissing, ErrorKind.InvalidData, $"{_displayName}: '{name}' named in manifest.json is not in the archive", name);
             }
 
-            private async Task<(Descriptor Raw, Func<Stream> Open)> LocateLayerAsync(string name, CancellationToken ct)
+            private async Task<(Descriptor Raw, Func<Stream> Open, string? SpooledPath)> LocateLayerAsync(string name, CancellationToken ct)
             {
                 var n = Follow(ArchiveFormat.EntryName(name));
                 if (_spooled.TryGetValue(n, out var sp))
-                    return (new Descriptor(MediaTypes.DockerLayer, sp.Digest, sp.Size), () => File.OpenRead(sp.Path));
+                    return (new Descriptor(MediaTypes.DockerLayer, sp.Digest, sp.Size), () => File.OpenRead(sp.Path), sp.Path);
                 if (TryBlobDigest(n, out var digest) && _present.Contains(digest))
                 {
                     // Docker 25+ layer already pushed: read it back from the target to compute its diff ID.
@@ -382,7 +392,7 @@ namespace ImageModule.Archive
                     int r;
                     while ((r = await s.ReadAsync(buffer, 0, buffer.Length, ct).ConfigureAwait(false)) > 0) size += r;
                     var d = new Descriptor(MediaTypes.DockerLayer, digest, size);
-                    return (d, () => _target.FetchAsync(d, CancellationToken.None).GetAwaiter().GetResult());
+                    return (d, () => _target.FetchAsync(d, CancellationToken.None).GetAwaiter().GetResult(), null);
                 }
                 throw new ImageModuleException(ArchiveErrors.BlobMissing, ErrorKind.InvalidData, $"{_displayName}: layer '{name}' named in manifest.json is not in the archive", name);
             }

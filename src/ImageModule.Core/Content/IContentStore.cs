@@ -30,4 +30,35 @@ namespace ImageModule.Content
         /// <summary>Points a reference at a manifest or index already present in this store.</summary>
         Task TagAsync(Descriptor manifest, string reference, CancellationToken cancellationToken);
     }
+
+    /// <summary>
+    /// A destination that checks every blob's size and digest itself before keeping it (a registry does, by the
+    /// distribution spec: a PUT whose body does not match its digest= is refused), so a copy into it need not hash the
+    /// source as well.
+    /// </summary>
+    public interface IChecksPushedContent
+    {
+    }
+
+    /// <summary>A source that can open a blob without checking it as it is read, for a destination that checks it.</summary>
+    public interface IUncheckedFetch
+    {
+        Task<Stream> FetchUncheckedAsync(Descriptor target, CancellationToken cancellationToken);
+    }
+
+    /// <summary>
+    /// A store that can take a file already written and hashed by the caller (in <see cref="StagingDirectory"/>, on the
+    /// store's own file system) by renaming it into place, instead of copying and hashing it again.
+    /// </summary>
+    public interface IAdoptsBlobFiles
+    {
+        /// <summary>Where to write files meant for <see cref="AdoptAsync"/>; the caller deletes what it does not hand over.</summary>
+        string StagingDirectory { get; }
+
+        /// <summary>
+        /// Makes <paramref name="path"/> the blob <paramref name="descriptor"/>: the caller vouches that its content has that
+        /// digest and size (it hashed it while writing it). The file is fsynced and moved; afterwards it is gone.
+        /// </summary>
+        Task AdoptAsync(Descriptor descriptor, string path, CancellationToken cancellationToken);
+    }
 }

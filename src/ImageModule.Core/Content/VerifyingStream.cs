@@ -31,6 +31,9 @@ namespace ImageModule.Content
 
         public long BytesRead => _read;
 
+        /// <summary>The descriptor this stream checks its content against.</summary>
+        public Descriptor Expected => _expected;
+
         public override int Read(byte[] buffer, int offset, int count)
         {
             var n = _inner.Read(buffer, offset, count);

@@ -34,6 +34,9 @@ namespace ImageModule.Registry
                 case "NAME_UNKNOWN":
                 case "BLOB_UNKNOWN":
                     return new ImageNotFoundException(target, $"{target} was not found on {detail}");
+                case "DIGEST_INVALID":
+                    // The registry checked an upload against its digest (pushes rely on that) and it did not match.
+                    return new ImageModuleException("DigestMismatch", ErrorKind.InvalidData, $"The content of {target} does not match its digest: {detail}", target);
                 case "DENIED":
                     return new ImageModuleException("RegistryDenied", ErrorKind.PermissionDenied, $"Access denied by {detail}", target);
                 case "UNSUPPORTED":

@@ -20,7 +20,7 @@ namespace ImageModule.Registry
     /// never buffered; a download that breaks off resumes with a Range request.
     /// Handler chain: auth → retry → transport (scheme, TLS trust from the registry settings).
     /// </summary>
-    public sealed class RegistryRepository : ITarget, IDisposable
+    public sealed class RegistryRepository : ITarget, IChecksPushedContent, IDisposable
     {
         private const long MaxManifestBytes = 4L << 20;
         /// <summary>Blobs above this size are uploaded in chunks of this size (PATCH with Content-Range).</summary>

@@ -90,16 +90,26 @@ namespace ImageModule.Store
         /// Streams content into a temp file while hashing, checks size and digest, fsyncs, then renames it into
         /// blobs/ — so a blob is either absent or complete and correct, whatever happens (crash, Ctrl+C, bad peer).
         /// </summary>
-        public async Task WriteBlobAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, CancellationToken cancellationToken)
+        public Task WriteBlobAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, CancellationToken cancellationToken) =>
+            WriteBlobAsync(expected, content, bytesWritten, null, cancellationToken);
+
+        /// <summary>
+        /// Writes a blob: to a temp file while its digest is checked, fsynced, renamed into place. <paramref name="observe"/>
+        /// sees every chunk as it is written (the store counts uncompressed sizes with it). Content that is a
+        /// <see cref="VerifyingStream"/> for the same digest is not hashed a second time: it checks size and digest
+        /// itself when it reaches its end, which happens before the rename.
+        /// </summary>
+        public async Task WriteBlobAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, Action<byte[], int, int>? observe, CancellationToken cancellationToken)
         {
             if (HasBlob(expected)) return;
+            var preverified = content is VerifyingStream v && v.Expected.Digest == expected.Digest && v.BytesRead == 0 && expected.Size >= 0;
             Directory.CreateDirectory(TempDirectory);
             Directory.CreateDirectory(Path.GetDirectoryName(BlobPath(expected.Digest))!);
             var temp = Path.Combine(TempDirectory, Guid.NewGuid().ToString("N") + ".partial");
             var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
             try
             {
-                using (var hash = expected.Digest.CreateHash())
+                using (var hash = preverified ? null : expected.Digest.CreateHash())
                 using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.None))
                 {
                     long total = 0;
@@ -108,13 +118,17 @@ namespace ImageModule.Store
                     {
                         total += read;
                         if (expected.Size >= 0 && total > expected.Size) throw new SizeMismatchException(expected.Digest.ToString(), expected.Size, total);
-                        hash.AppendData(buffer, 0, read);
+                        hash?.AppendData(buffer, 0, read);
                         file.Write(buffer, 0, read);
+                        observe?.Invoke(buffer, 0, read);
                         bytesWritten?.Report(read);
                     }
                     if (expected.Size >= 0 && total != expected.Size) throw new SizeMismatchException(expected.Digest.ToString(), expected.Size, total);
-                    var actual = Digest.FromHash(expected.Digest.Algorithm, hash.GetHashAndReset());
-                    if (actual != expected.Digest) throw new DigestMismatchException(expected.Digest.ToString(), actual.ToString());
+                    if (hash != null)
+                    {
+                        var actual = Digest.FromHash(expected.Digest.Algorithm, hash.GetHashAndReset());
+                        if (actual != expected.Digest) throw new DigestMismatchException(expected.Digest.ToString(), actual.ToString());
+                    }
                     file.Flush(true);
                 }
                 MoveIntoPlace(temp, BlobPath(expected.Digest));
@@ -124,6 +138,28 @@ namespace ImageModule.Store
                 ArrayPool<byte>.Shared.Return(buffer);
                 TryDelete(temp);
             }
+        }
+
+        /// <summary>
+        /// Moves a file the caller wrote and hashed (in <see cref="TempDirectory"/>) into place as a blob, after an fsync:
+        /// the single-pass path for archive layers whose digest is only known once they were read.
+        /// </summary>
+        public void AdoptBlob(Descriptor expected, string path)
+        {
+            var length = new FileInfo(path).Length;
+            if (expected.Size >= 0 && length != expected.Size) throw new SizeMismatchException(expected.Digest.ToString(), expected.Size, length);
+            if (HasBlob(expected))
+            {
+                TryDelete(path);
+                return;
+            }
+            using (var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1))
+            {
+                file.Flush(true);
+            }
+            Directory.CreateDirectory(Path.GetDirectoryName(BlobPath(expected.Digest))!);
+            MoveIntoPlace(path, BlobPath(expected.Digest));
+            TryDelete(path);
         }
 
         public async Task WriteBlobAsync(Descriptor expected, byte[] content, CancellationToken cancellationToken)

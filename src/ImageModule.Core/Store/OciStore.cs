@@ -15,7 +15,7 @@ namespace ImageModule.Store
     /// The embedded, daemon-free image store: an OCI image layout whose index.json has one entry per name
     /// (org.opencontainers.image.ref.name = the full normalised reference) plus unnamed entries for dangling images.
     /// </summary>
-    public sealed class OciStore : IImageStore, ITarget
+    public sealed class OciStore : IImageStore, ITarget, IUncheckedFetch, IAdoptsBlobFiles
     {
         private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(60);
         private readonly object _leaseGate = new();
@@ -195,11 +195,18 @@ namespace ImageModule.Store
         /// <summary>Records a layer's uncompressed size when the writer already knows it, so listing need not decompress.</summary>
         public void RecordUncompressedSize(Digest layer, long size)
         {
-            var cache = StoreCache.Load(CachePath);
-            cache.UncompressedSizes[layer.ToString()] = size;
-            cache.Dirty = true;
-            cache.SaveIfDirty(CachePath);
+            // One writer at a time in this process (parallel pulls of several layers); another process writing at the
+            // same moment can lose an entry, which listing then measures again.
+            lock (CacheWriteGate)
+            {
+                var cache = StoreCache.Load(CachePath);
+                cache.UncompressedSizes[layer.ToString()] = size;
+                cache.Dirty = true;
+                cache.SaveIfDirty(CachePath);
+            }
         }
+
+        private static readonly object CacheWriteGate = new();
 
         // ---- layers -------------------------------------------------------------------------------------------
 
@@ -472,12 +479,52 @@ namespace ImageModule.Store
 
         public Task<Stream> FetchAsync(Descriptor target, CancellationToken cancellationToken) => Task.FromResult(Layout.OpenBlob(target));
 
+        public Task<Stream> FetchUncheckedAsync(Descriptor target, CancellationToken cancellationToken) => Task.FromResult(Layout.OpenBlob(target, verify: false));
+
         public async Task PushAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, CancellationToken cancellationToken)
         {
             Layout.EnsureCreated();
             Record(expected.Digest);
-            await Layout.WriteBlobAsync(expected, content, bytesWritten, cancellationToken).ConfigureAwait(false);
+            if (MediaTypes.IsManifest(expected.MediaType) || MediaTypes.IsIndex(expected.MediaType) || expected.Size < MinCountedBlob || Layout.HasBlob(expected))
+            {
+                await Layout.WriteBlobAsync(expected, content, bytesWritten, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            // A compressed layer (by media type or, from archives, by its first bytes): its uncompressed size is counted
+            // in the same pass, concurrently, so listing never has to read it back and decompress it.
+            UncompressedSizeCounter? counter = null;
+            var first = true;
+            try
+            {
+                await Layout.WriteBlobAsync(expected, content, bytesWritten, (buffer, offset, count) =>
+                {
+                    if (first)
+                    {
+                        first = false;
+                        counter = UncompressedSizeCounter.ForHead(buffer.Skip(offset).Take(Math.Min(count, 6)).ToArray(), Math.Min(count, 6));
+                    }
+                    counter?.Add(buffer, offset, count);
+                }, cancellationToken).ConfigureAwait(false);
+                if (counter != null && await counter.CompleteAsync().ConfigureAwait(false) is long size) RecordUncompressedSize(expected.Digest, size);
+            }
+            finally
+            {
+                counter?.Dispose();
+            }
         }
+
+        public string StagingDirectory => Layout.TempDirectory;
+
+        public Task AdoptAsync(Descriptor descriptor, string path, CancellationToken cancellationToken)
+        {
+            Layout.EnsureCreated();
+            Record(descriptor.Digest);
+            Layout.AdoptBlob(descriptor, path);
+            return Task.CompletedTask;
+        }
+
+        /// <summary>Blobs smaller than this are not counted while written (configs, tiny layers): listing measures them cheaply.</summary>
+        private const long MinCountedBlob = 1 << 16;
 
         /// <summary>
         /// Resolves a full reference (as written by <see cref="TagAsync(Descriptor,string,CancellationToken)"/>), a bare

@@ -120,6 +120,39 @@ namespace ImageModule.Tests.Archive
         }
 
         [Fact]
+        public async Task Docker_archive_layers_are_moved_into_the_store_not_copied_and_a_lie_leaves_nothing()
+        {
+            var work = Tool.TempDir();
+            var layout = Tool.BuildUmociImage(work);
+            var expected = Inspect($"oci:{layout}:t");
+            var good = Path.Combine(work, "good.tar");
+            Tool.Run("skopeo", "copy", $"oci:{layout}:t", $"docker-archive:{good}:example.com/app:1");
+            var store = new ImageModule.Store.OciStore(Path.Combine(work, "store"));
+            var image = Assert.Single(await ArchiveLoader.LoadAsync(good, store));
+            var listed = Assert.Single(await store.ListAsync(default));
+            Assert.Equal(expected.DiffIds, listed.LayerDiffIds);
+            foreach (var blob in Directory.GetFiles(Path.Combine(store.Location, "blobs", "sha256")))
+            {
+                using var file = File.OpenRead(blob);
+                Assert.Equal(Path.GetFileName(blob), Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(file)).ToLowerInvariant());
+            }
+            Assert.Empty(Directory.EnumerateFileSystemEntries(store.Layout.TempDirectory));
+
+            var evil = Path.Combine(work, "evil.tar");
+            await ArchiveTestData.RewriteAsync(good, evil, (name, bytes) =>
+            {
+                if (!name.EndsWith(".tar", StringComparison.Ordinal) || bytes.Length < 1024) return bytes;
+                var copy = (byte[])bytes.Clone();
+                copy[copy.Length - 2000] ^= 0x55;
+                return copy;
+            });
+            var other = new ImageModule.Store.OciStore(Path.Combine(work, "other"));
+            await Assert.ThrowsAnyAsync<ImageModuleException>(() => ArchiveLoader.LoadAsync(evil, other));
+            Assert.Empty(await other.ListAsync(default));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(other.Layout.TempDirectory));
+        }
+
+        [Fact]
         public async Task An_oci_archive_blob_that_does_not_match_its_name_is_rejected()
         {
             var work = Tool.TempDir();

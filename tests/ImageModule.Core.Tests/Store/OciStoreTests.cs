@@ -113,6 +113,51 @@ namespace ImageModule.Tests.Store
             Assert.False(File.Exists(_store.Layout.BlobPath(tooLong.Digest)));
         }
 
+        private long? CachedUncompressedSize(Digest digest)
+        {
+            var path = Path.Combine(_root, ".imagemodule", "cache.json");
+            if (!File.Exists(path)) return null;
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path));
+            return doc.RootElement.GetProperty("uncompressedSizes").TryGetProperty(digest.ToString(), out var size) ? size.GetInt64() : null;
+        }
+
+        [Fact]
+        public async Task A_compressed_layer_has_its_uncompressed_size_counted_while_it_is_written()
+        {
+            // Several MB of half-compressible content, in two gzip members (as concatenated gzip layers are written).
+            var tar = TestImages.Tar(Enumerable.Range(0, 8).Select(i => ($"f{i}", TestImages.RandomBytes(400_000, i).Select((b, j) => j % 2 == 0 ? b : (byte)0).ToArray())));
+            var half = tar.Length / 2;
+            var gz = TestImages.Gzip(tar.Take(half).ToArray()).Concat(TestImages.Gzip(tar.Skip(half).ToArray())).ToArray();
+            var layer = new Descriptor(MediaTypes.OciLayerGzip, Digest.Compute(gz), gz.Length);
+            await _store.PushAsync(layer, new NonSeekable(gz, 7_001), null, CancellationToken.None);
+            Assert.Equal(tar.Length, CachedUncompressedSize(layer.Digest));
+
+            // Content that says gzip but is not: stored all the same (its digest is right), its size left to listing.
+            var bogus = new byte[] { 0x1f, 0x8b, 8, 0 }.Concat(TestImages.RandomBytes(200_000, 3)).ToArray();
+            var bogusLayer = new Descriptor(MediaTypes.OciLayerGzip, Digest.Compute(bogus), bogus.Length);
+            await _store.PushAsync(bogusLayer, new MemoryStream(bogus), null, CancellationToken.None);
+            Assert.True(File.Exists(_store.Layout.BlobPath(bogusLayer.Digest)));
+            Assert.Null(CachedUncompressedSize(bogusLayer.Digest));
+        }
+
+        /// <summary>Hands out content in small, odd-sized reads, as a network stream does.</summary>
+        private sealed class NonSeekable : Stream
+        {
+            private readonly MemoryStream _inner;
+            private readonly int _chunk;
+            public NonSeekable(byte[] data, int chunk) { _inner = new MemoryStream(data); _chunk = chunk; }
+            public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, Math.Min(count, _chunk));
+            public override bool CanRead => true;
+            public override bool CanSeek => false;
+            public override bool CanWrite => false;
+            public override long Length => throw new NotSupportedException();
+            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+            public override void Flush() { }
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+            public override void SetLength(long value) => throw new NotSupportedException();
+            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        }
+
         [Fact]
         public async Task Garbage_collection_spares_blobs_of_an_ingest_in_progress()
         {
