@@ -173,7 +173,10 @@ namespace ImageModule.Tests.Registry
                 await ImageCopier.CopyAsync(source, "1", store, reference.ToString(), null, null, None);
                 Assert.Equal(mirror.Host, source.Current.Reference.Registry);
             }
-            Assert.True(File.Exists(mirror.BlobDataPath(built.Layers[0].Digest.ToString())), "the mirror cached the layer it served");
+            // The mirror stores what it proxied as it streams it; give it a moment to finish writing.
+            var cached = mirror.BlobDataPath(built.Layers[0].Digest.ToString());
+            for (var i = 0; i < 50 && !File.Exists(cached); i++) await Task.Delay(100);
+            Assert.True(File.Exists(cached), "the mirror cached the layer it served");
 
             mirror.Kill();
             var again = new OciStore(Path.Combine(_temp, "store2"));
