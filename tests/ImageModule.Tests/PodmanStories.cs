@@ -50,9 +50,14 @@ namespace ImageModule.EndToEnd
         }
 
         [Fact]
-        public void Layers_files_and_archives_of_a_podman_image_read_like_the_store()
+        public void An_archive_imports_into_podman_and_its_layers_files_and_archive_read_like_the_store()
         {
-            _podman.Podman("import", Busybox.Rootfs(_session.TempDir, "podfiles"), "stories/podfiles:1");
+            // docker import into podman: read and checked beside the store, then streamed to podman's load.
+            _session.SetVariable("tar", Busybox.Rootfs(_session.TempDir, "podfiles"));
+            var imported = Assert.Single(_session.Objects("Import-Image -Engine $podman $tar -Name stories/podfiles:1 -Change 'CMD [\"/bin/sh\"]'"));
+            Assert.Empty(_session.Errors.Select(e => e.ToString()));
+            Assert.Equal("Podman", (string)imported.StoreKind);
+            Assert.Contains(((string)imported.Id).Substring(7, 12), _podman.Podman("images", "--format", "{{.ID}}"));
             var layers = _session.Objects("Get-ImageLayer -Engine $podman stories/podfiles:1");
             Assert.Empty(_session.Errors.Select(e => e.ToString()));
             Assert.NotEmpty(layers);

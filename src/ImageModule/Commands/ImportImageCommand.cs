@@ -5,6 +5,8 @@ using System.Linq;
 using System.Collections.ObjectModel;
 using System.Management.Automation;
 using ImageModule.Archive;
+using ImageModule.Content;
+using ImageModule.Engine;
 using ImageModule.Oci;
 using ImageModule.References;
 using ImageModule.Store;
@@ -86,32 +88,71 @@ namespace ImageModule.Commands
         private void Import(string path)
         {
             var store = Store;
-            var target = store.Content;
-            var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
-            using var lease = (store as OciStore)?.BeginIngest();
-            var format = Directory.Exists(path)
-                ? new ArchiveFormat(ArchiveKind.OciLayoutDirectory, ArchiveCompression.None)
-                : Run((_, ct) => ArchiveFormat.DetectAsync(path, ct));
+            if (store is EngineStore engine)
+            {
+                ImportIntoEngine(path, engine);
+                return;
+            }
             IReadOnlyList<LoadedImage> loaded;
-            if (format.Kind == ArchiveKind.RootfsTarball)
+            using (store is OciStore ingesting ? ingesting.BeginIngest() : null)
             {
-                var options = new RootfsImportOptions { Name = Name, Changes = Change, Platform = platform, Message = Message };
-                loaded = new[] { Run((progress, ct) => RootfsImporter.ImportAsync(path, target, options, progress, ct)) };
-            }
-            else
-            {
-                if (Change.Length > 0 || Message != null || platform != null)
-                    WriteWarning($"-Change, -Message and -Platform apply to filesystem tarballs; '{path}' is an image archive ({format.Kind}), so they were ignored.");
-                loaded = Run((progress, ct) => ArchiveLoader.LoadAsync(path, target, new LoadOptions { Name = Name }, progress, ct));
-            }
-            if (store is OciStore oci)
-            {
-                foreach (var unnamed in loaded.Where(l => l.Reference is null)) Run((_, ct) => oci.KeepUnnamedAsync(unnamed.Manifest, ct));
+                loaded = Load(path, store.Content);
+                if (store is OciStore oci)
+                {
+                    foreach (var unnamed in loaded.Where(l => l.Reference is null)) Run((_, ct) => oci.KeepUnnamedAsync(unnamed.Manifest, ct));
+                }
             }
             Invalidate();
             var digests = new HashSet<string>(loaded.Select(l => l.Manifest.Digest.ToString()));
             var names = new HashSet<string>(loaded.Where(l => l.Reference != null).Select(l => ImageReference.Parse(l.Reference!).ToString()));
-            foreach (var image in Images.Where(i => i.Name != null ? names.Contains(i.Name) : digests.Contains(i.Digest ?? "")))
+            Report(path, Images.Where(i => i.Name != null ? names.Contains(i.Name) : digests.Contains(i.Digest ?? "")));
+        }
+
+        /// <summary>
+        /// docker load / docker import into an engine: the archive or rootfs is read (and checked) into a staging
+        /// layout beside the store, then streamed to the engine as one docker-archive; the staging copy is deleted.
+        /// </summary>
+        private void ImportIntoEngine(string path, EngineStore engine)
+        {
+            var staging = new OciStore(System.IO.Path.Combine(OpenEmbeddedStore().Layout.TempDirectory, "import-" + Guid.NewGuid().ToString("N").Substring(0, 12)));
+            try
+            {
+                var loaded = Load(path, staging.Content);
+                var items = loaded.Select(l => new SaveItem(l.Reference is null ? Array.Empty<string>() : new[] { ImageReference.Parse(l.Reference).ToString() }, l.Manifest)).ToList();
+                foreach (var unnamed in loaded.Where(l => l.Reference is null)) Run((_, ct) => staging.KeepUnnamedAsync(unnamed.Manifest, ct));
+                var ids = new HashSet<string>(Run((_, ct) => staging.ListAsync(ct)).Select(i => i.Id));
+                Run((progress, ct) => engine.LoadFromAsync(staging, items, progress, ct));
+                Invalidate();
+                var names = new HashSet<string>(items.SelectMany(i => i.References));
+                Report(path, Images.Where(i => i.Name != null ? names.Contains(i.Name) : ids.Contains(i.Id)));
+            }
+            finally
+            {
+                try { Directory.Delete(staging.Location, recursive: true); }
+                catch (IOException) { }
+                catch (UnauthorizedAccessException) { }
+            }
+        }
+
+        private IReadOnlyList<LoadedImage> Load(string path, ITarget target)
+        {
+            var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
+            var format = Directory.Exists(path)
+                ? new ArchiveFormat(ArchiveKind.OciLayoutDirectory, ArchiveCompression.None)
+                : Run((_, ct) => ArchiveFormat.DetectAsync(path, ct));
+            if (format.Kind == ArchiveKind.RootfsTarball)
+            {
+                var options = new RootfsImportOptions { Name = Name, Changes = Change, Platform = platform, Message = Message };
+                return new[] { Run((progress, ct) => RootfsImporter.ImportAsync(path, target, options, progress, ct)) };
+            }
+            if (Change.Length > 0 || Message != null || platform != null)
+                WriteWarning($"-Change, -Message and -Platform apply to filesystem tarballs; '{path}' is an image archive ({format.Kind}), so they were ignored.");
+            return Run((progress, ct) => ArchiveLoader.LoadAsync(path, target, new LoadOptions { Name = Name }, progress, ct));
+        }
+
+        private void Report(string path, IEnumerable<Image> images)
+        {
+            foreach (var image in images)
             {
                 WriteVerbose($"Loaded {image.Name ?? image.ShortId} from {path}");
                 WriteObject(image);
