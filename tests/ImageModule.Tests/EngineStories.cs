@@ -114,5 +114,26 @@ namespace ImageModule.EndToEnd
             Assert.Equal((string)stored.Id, (string)Assert.Single(_session.Objects("Import-Image -Engine Store $archive -Name stories/reloaded:1")).Id);
             Assert.False(System.IO.Directory.EnumerateDirectories(System.IO.Path.Combine(_session.StorePath, ".imagemodule", "tmp"), "engine-*").Any(), "the temporary copy is gone");
         }
+
+        [Fact]
+        public void Copy_Image_docker_daemon_transport_moves_between_the_engine_a_registry_and_the_store()
+        {
+            using var registry = new RegistryFixture();
+            _engine.Docker("import", Rootfs.Create(_session.TempDir, "daemon", 1, 67), "stories/daemon:1");
+            var id = _engine.Docker("inspect", "--format", "{{.Id}}", "stories/daemon:1").Trim();
+
+            // docker-daemon: → registry, without the store; then registry → docker-daemon: under another name.
+            var copied = Assert.Single(_session.Objects($"Copy-Image docker-daemon:stories/daemon:1 {registry.Host}/stories/daemon:1"));
+            Assert.Empty(_session.Errors.Select(e => e.ToString()));
+            Assert.Contains((string)copied.Digest, ExternalTool.Run("skopeo", "inspect", "--tls-verify=false", $"docker://{registry.Host}/stories/daemon:1"));
+            Assert.False(System.IO.Directory.Exists(System.IO.Path.Combine(_session.StorePath, "blobs")) && System.IO.Directory.EnumerateFiles(System.IO.Path.Combine(_session.StorePath, "blobs"), "*", System.IO.SearchOption.AllDirectories).Any());
+            _session.Run($"Copy-Image {registry.Host}/stories/daemon:1 docker-daemon:stories/daemon-back:1 | Out-Null");
+            Assert.Empty(_session.Errors.Select(e => e.ToString()));
+            Assert.Equal(id, _engine.Docker("inspect", "--format", "{{.Id}}", "stories/daemon-back:1").Trim());
+
+            // docker-daemon: → store keeps the ID.
+            _session.Run("Copy-Image docker-daemon:stories/daemon:1 store:stories/daemon:2 | Out-Null");
+            Assert.Equal(id, (string)Assert.Single(_session.Objects("Get-Image -Engine Store stories/daemon:2")).Id);
+        }
     }
 }

@@ -65,7 +65,7 @@ namespace ImageModule.EndToEnd
             Assert.Empty(_session.Errors);
 
             // A location that makes no sense is a clear error.
-            _session.Run("Copy-Image docker-daemon:alpine:3 store:x:1");
+            _session.Run("Copy-Image containers-storage:alpine:3 store:x:1");
             Assert.Equal("TransportNotSupported,ImageModule.Commands.CopyImageCommand", Assert.Single(_session.Errors).FullyQualifiedErrorId);
         }
 

@@ -65,7 +65,7 @@ Describe 'Copying, deleting and searching' {
             Copy-Image $remote "docker-archive:$archive" | Out-Null
             Copy-Image "docker-archive:$archive" store:copy:2 | Out-Null
             Get-Image copy:2 | Should -Not -BeNullOrEmpty
-            Copy-Image docker-daemon:alpine:3 store:x:1 -ErrorVariable errors -ErrorAction SilentlyContinue
+            Copy-Image containers-storage:alpine:3 store:x:1 -ErrorVariable errors -ErrorAction SilentlyContinue
             $errors[0].FullyQualifiedErrorId | Should -Be 'TransportNotSupported,ImageModule.Commands.CopyImageCommand'
         }
         finally { Stop-Process $a.Process; Stop-Process $b.Process }

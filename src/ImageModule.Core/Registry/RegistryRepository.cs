@@ -206,8 +206,10 @@ namespace ImageModule.Registry
 
         public async Task TagAsync(Descriptor manifest, string reference, CancellationToken cancellationToken)
         {
+            // A tag, a digest, or a full reference (its tag, or its digest when it has no tag).
             var tag = reference;
-            if (ImageReference.TryParse(reference, out var parsed, out _) && reference.Contains("/")) tag = parsed!.Tag ?? "latest";
+            if (reference.Contains("/") && ImageReference.TryParse(reference, out var parsed, out _, defaultTag: false))
+                tag = parsed!.Tag ?? parsed.Digest?.ToString() ?? "latest";
             if (!_manifests.TryGetValue(manifest.Digest, out var bytes))
             {
                 using var stream = await FetchAsync(manifest, cancellationToken).ConfigureAwait(false);

@@ -15,10 +15,12 @@ namespace ImageModule.Transfer
         DockerArchive,
         /// <summary>An OCI layout in a tar: oci-archive:path[:ref].</summary>
         OciArchive,
+        /// <summary>An image in a Docker engine (or podman's API): docker-daemon:name:tag or an image ID.</summary>
+        Engine,
     }
 
     /// <summary>
-    /// Where an image is, in skopeo's transport syntax (docker://, oci:, oci-archive:, docker-archive:) plus store:
+    /// Where an image is, in skopeo's transport syntax (docker://, docker-daemon:, oci:, oci-archive:, docker-archive:) plus store:
     /// for the module's own store; a bare reference means a registry, as crane copy takes it.
     /// </summary>
     public sealed record ImageLocation(LocationKind Kind, string? Path, string? Reference, string Text)
@@ -28,6 +30,7 @@ namespace ImageModule.Transfer
             if (string.IsNullOrWhiteSpace(text)) throw new InvalidReferenceException(text ?? "", "an image location cannot be empty");
             if (text.StartsWith("docker://", StringComparison.Ordinal)) return Registry(text.Substring(9), text);
             if (text.StartsWith("store:", StringComparison.Ordinal)) return new(LocationKind.Store, null, Checked(text.Substring(6), text), text);
+            if (text.StartsWith("docker-daemon:", StringComparison.Ordinal)) return new(LocationKind.Engine, null, text.Substring(14), text);
             foreach (var (prefix, kind) in new[] { ("oci:", LocationKind.OciLayout), ("oci-archive:", LocationKind.OciArchive), ("docker-archive:", LocationKind.DockerArchive) })
             {
                 if (!text.StartsWith(prefix, StringComparison.Ordinal)) continue;
@@ -38,7 +41,7 @@ namespace ImageModule.Transfer
             foreach (var other in UnsupportedTransports)
                 if (text.StartsWith(other, StringComparison.Ordinal))
                     throw new ImageModuleException("TransportNotSupported", ErrorKind.InvalidArgument,
-                        $"The {other} transport is not supported by Copy-Image; use docker://, store:, oci:, oci-archive: or docker-archive: (Copy-EngineImage moves images to and from an engine).", text);
+                        $"The {other} transport is not supported by Copy-Image; use docker://, store:, docker-daemon:, oci:, oci-archive: or docker-archive:.", text);
             return Registry(text, text);
         }
 
@@ -51,7 +54,7 @@ namespace ImageModule.Transfer
         }
 
         /// <summary>skopeo transports that are not ours: named, so they fail clearly instead of parsing as a reference.</summary>
-        private static readonly string[] UnsupportedTransports = { "docker-daemon:", "containers-storage:", "dir:", "ostree:", "sif:" };
+        private static readonly string[] UnsupportedTransports = { "containers-storage:", "dir:", "ostree:", "sif:" };
 
         /// <summary>path[:ref], where a Windows drive letter ("C:\") is part of the path.</summary>
         private static (string Path, string? Reference) SplitPath(string rest)

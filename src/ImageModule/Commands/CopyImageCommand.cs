@@ -14,7 +14,7 @@ namespace ImageModule.Commands
     [OutputType(typeof(CopiedImage))]
     public sealed class CopyImageCommand : RegistryCmdlet
     {
-        /// <summary>docker://host/repo:tag (or a bare reference), store:name:tag, oci:dir[:ref], oci-archive:file[:ref], docker-archive:file[:ref].</summary>
+        /// <summary>docker://host/repo:tag (or a bare reference), store:name:tag, docker-daemon:name:tag (the engine -Engine names, default Docker), oci:dir[:ref], oci-archive:file[:ref], docker-archive:file[:ref].</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [Alias("Name")]
         [ValidateNotNullOrEmpty]
@@ -59,7 +59,8 @@ namespace ImageModule.Commands
                 var transfer = new ImageTransfer(
                     ClientsWith(ToRegistryCredential(SourceCredential) ?? GivenCredential),
                     ClientsWith(ToRegistryCredential(DestinationCredential) ?? GivenCredential),
-                    OpenEmbeddedStore);
+                    OpenEmbeddedStore,
+                    () => OpenEngine(UsesEngine ? Engine! : "Docker"));
                 var copied = Run((progress, ct) => transfer.CopyAsync(source, destination, platform, AllPlatforms, progress, ct));
                 if (destination.Kind == LocationKind.Store) Invalidate();
                 WriteObject(copied);
