@@ -13,9 +13,11 @@ namespace ImageModule.Commands
         [Credential]
         public PSCredential? Credential { get; set; }
 
-        protected RegistryCredential? GivenCredential =>
-            Credential != null && Credential != PSCredential.Empty
-                ? new RegistryCredential(Credential.UserName, new NetworkCredential(string.Empty, Credential.Password).Password)
+        protected RegistryCredential? GivenCredential => ToRegistryCredential(Credential);
+
+        protected static RegistryCredential? ToRegistryCredential(PSCredential? credential) =>
+            credential != null && credential != PSCredential.Empty
+                ? new RegistryCredential(credential.UserName, new NetworkCredential(string.Empty, credential.Password).Password)
                 : null;
 
         private RegistryClients? _clients;

@@ -19,15 +19,8 @@ namespace ImageModule.EndToEnd
             Root = Path.Combine("/tmp", "imd-" + Guid.NewGuid().ToString("N").Substring(0, 8));
             Directory.CreateDirectory(Root);
             Socket = Path.Combine(Root, "docker.sock");
-            var psi = new ProcessStartInfo("dockerd") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { "--storage-driver=vfs", "--iptables=false", "--bridge=none", "--data-root", Path.Combine(Root, "data"),
-                         "--exec-root", Path.Combine(Root, "exec"), "--pidfile", Path.Combine(Root, "docker.pid"), "--host", "unix://" + Socket })
-                psi.ArgumentList.Add(a);
-            _dockerd = Process.Start(psi)!;
-            _dockerd.OutputDataReceived += (_, _) => { };
-            _dockerd.ErrorDataReceived += (_, _) => { };
-            _dockerd.BeginOutputReadLine();
-            _dockerd.BeginErrorReadLine();
+            _dockerd = ExternalTool.StartService("dockerd", "--storage-driver=vfs", "--iptables=false", "--bridge=none", "--data-root", Path.Combine(Root, "data"),
+                "--exec-root", Path.Combine(Root, "exec"), "--pidfile", Path.Combine(Root, "docker.pid"), "--host", "unix://" + Socket);
             var deadline = DateTime.UtcNow.AddSeconds(30);
             while (true)
             {

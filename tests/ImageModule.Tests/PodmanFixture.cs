@@ -19,13 +19,7 @@ namespace ImageModule.EndToEnd
             Root = Path.Combine("/tmp", "imp-" + Guid.NewGuid().ToString("N").Substring(0, 8));
             Directory.CreateDirectory(Root);
             Socket = Path.Combine(Root, "podman.sock");
-            var psi = new ProcessStartInfo("podman") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in StorageArguments.Concat(new[] { "system", "service", "--time=0", "unix://" + Socket })) psi.ArgumentList.Add(a);
-            _service = Process.Start(psi)!;
-            _service.OutputDataReceived += (_, _) => { };
-            _service.ErrorDataReceived += (_, _) => { };
-            _service.BeginOutputReadLine();
-            _service.BeginErrorReadLine();
+            _service = ExternalTool.StartService("podman", StorageArguments.Concat(new[] { "system", "service", "--time=0", "unix://" + Socket }).ToArray());
             var deadline = DateTime.UtcNow.AddSeconds(30);
             while (!File.Exists(Socket))
             {
@@ -48,9 +42,7 @@ namespace ImageModule.EndToEnd
 
         public void Dispose()
         {
-            try { if (!_service.HasExited) { _service.Kill(entireProcessTree: true); _service.WaitForExit(5000); } }
-            catch (InvalidOperationException) { }
-            _service.Dispose();
+            ExternalTool.StopService(_service);
             try { Podman("system", "reset", "--force"); } catch (Exception) { }
             try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }

@@ -3,31 +3,7 @@
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot '../../out/ImageModule/ImageModule.psd1') -Force
-    function Start-TestRegistry([string]$User, [string]$Password) {
-        $root = Join-Path $TestDrive ([Guid]::NewGuid().ToString('N'))
-        New-Item -ItemType Directory $root | Out-Null
-        $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0); $listener.Start()
-        $port = $listener.LocalEndpoint.Port; $listener.Stop()
-        $auth = ''
-        if ($User) {
-            htpasswd -Bbn $User $Password | Set-Content (Join-Path $root 'htpasswd')
-            $auth = "auth:`n  htpasswd:`n    realm: test`n    path: $(Join-Path $root 'htpasswd')`n"
-        }
-        "version: 0.1`nstorage:`n  filesystem:`n    rootdirectory: $root/data`nhttp:`n  addr: 127.0.0.1:$port`n$auth" | Set-Content (Join-Path $root 'config.yml')
-        $process = Start-Process docker-registry -ArgumentList 'serve', (Join-Path $root 'config.yml') -PassThru -RedirectStandardError (Join-Path $root 'log')
-        foreach ($i in 1..150) {
-            try { Invoke-WebRequest "http://127.0.0.1:$port/v2/" -SkipHttpErrorCheck -TimeoutSec 2 | Out-Null; break } catch { Start-Sleep -Milliseconds 100 }
-        }
-        [pscustomobject]@{ Process = $process; Host = "127.0.0.1:$port" }
-    }
-    function New-TestRootfs([string]$Name, [int]$Seed) {
-        $root = Join-Path $TestDrive "$Name-rootfs"
-        New-Item -ItemType Directory -Path (Join-Path $root 'data') -Force | Out-Null
-        $bytes = [byte[]]::new(1MB); [Random]::new($Seed).NextBytes($bytes)
-        [IO.File]::WriteAllBytes((Join-Path $root 'data/random.bin'), $bytes)
-        tar -C $root -cf (Join-Path $TestDrive "$Name.tar") .
-        Join-Path $TestDrive "$Name.tar"
-    }
+    . (Join-Path $PSScriptRoot 'Common.ps1')
 }
 
 Describe 'Registry' {

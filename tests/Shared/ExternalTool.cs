@@ -25,5 +25,27 @@ namespace ImageModule.Testing
             if (process.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(" ", arguments)} exited {process.ExitCode}: {stderr.Result}{stdout.Result}");
             return stdout.Result;
         }
+
+        /// <summary>Starts a long-running peer (a registry, dockerd, podman's service) with its output drained.</summary>
+        public static Process StartService(string file, params string[] arguments)
+        {
+            var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in arguments) psi.ArgumentList.Add(a);
+            var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start " + file);
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            return process;
+        }
+
+        /// <summary>Kills a service started with <see cref="StartService"/> and its children, waiting a bounded time.</summary>
+        public static void StopService(Process? process)
+        {
+            if (process is null) return;
+            try { if (!process.HasExited) { process.Kill(entireProcessTree: true); process.WaitForExit(5000); } }
+            catch (InvalidOperationException) { }
+            process.Dispose();
+        }
     }
 }

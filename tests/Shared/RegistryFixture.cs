@@ -88,14 +88,7 @@ namespace ImageModule.Testing
         /// <summary>Starts the registry (again, on the same port and root) and waits until it answers /v2/.</summary>
         public void Start()
         {
-            var psi = new ProcessStartInfo("docker-registry") { RedirectStandardOutput = true, RedirectStandardError = true };
-            psi.ArgumentList.Add("serve");
-            psi.ArgumentList.Add(_config);
-            _process = Process.Start(psi)!;
-            _process.OutputDataReceived += (_, _) => { };
-            _process.ErrorDataReceived += (_, _) => { };
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
+            _process = ExternalTool.StartService("docker-registry", "serve", _config);
             using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true };
             using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(2) };
             var deadline = DateTime.UtcNow.AddSeconds(15);
@@ -116,10 +109,7 @@ namespace ImageModule.Testing
         /// <summary>Kills the registry process (as a crash would), leaving its data.</summary>
         public void Kill()
         {
-            if (_process is null) return;
-            try { if (!_process.HasExited) { _process.Kill(entireProcessTree: true); _process.WaitForExit(5000); } }
-            catch (InvalidOperationException) { }
-            _process.Dispose();
+            ExternalTool.StopService(_process);
             _process = null;
         }
 

@@ -1,6 +1,4 @@
 using System.Management.Automation;
-using System.Net;
-using ImageModule.Registry;
 using ImageModule.Store;
 using ImageModule.Transfer;
 
@@ -42,11 +40,6 @@ namespace ImageModule.Commands
         [Parameter]
         [Credential]
         public PSCredential? DestinationCredential { get; set; }
-
-        private static RegistryCredential? ToRegistryCredential(PSCredential? credential) =>
-            credential != null && credential != PSCredential.Empty
-                ? new RegistryCredential(credential.UserName, new NetworkCredential(string.Empty, credential.Password).Password)
-                : null;
 
         protected override void ProcessRecord()
         {
