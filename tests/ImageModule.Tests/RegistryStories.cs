@@ -54,6 +54,22 @@ namespace ImageModule.EndToEnd
         }
 
         [Fact]
+        public void Stopping_a_pull_midway_stops_promptly_and_names_nothing()
+        {
+            _session.SetVariable("tar", Rootfs.Create(_session.TempDir, "stoppull", 200, 47));
+            var remote = $"{_registry.Host}/team/stoppull:1";
+            _session.Run($"Import-Image $tar -Name stoppull:1 | Out-Null; Publish-Image stoppull:1 -Destination {remote} | Out-Null; Remove-Image stoppull:1");
+            Assert.Empty(_session.Errors);
+            var temp = Path.Combine(_session.StorePath, ".imagemodule", "tmp");
+            var elapsed = _session.RunAndStop($"Install-Image {remote}",
+                () => Directory.Exists(temp) && Directory.GetFiles(temp).Any(f => new FileInfo(f).Length > 1_000_000),
+                TimeSpan.FromSeconds(60));
+            Assert.True(elapsed < TimeSpan.FromSeconds(5), $"stopping took {elapsed}");
+            Assert.Empty(_session.Objects("Get-Image"));
+            Assert.Empty(Directory.GetFiles(temp));
+        }
+
+        [Fact]
         public void Find_lists_tags_and_the_catalog_across_pages()
         {
             _session.SetVariable("tar", Rootfs.Create(_session.TempDir, "tags", 1, 43));
