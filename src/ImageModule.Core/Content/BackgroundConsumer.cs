@@ -22,7 +22,9 @@ namespace ImageModule.Content
 
         public BackgroundConsumer(Func<Stream, T> consume)
         {
-            _task = Task.Run(() =>
+            // A thread of its own: the reader blocks while it waits for chunks, and blocking pool threads would starve
+            // the async I/O continuations that produce them.
+            _task = Task.Factory.StartNew(() =>
             {
                 try
                 {
@@ -35,7 +37,7 @@ namespace ImageModule.Content
                     _stopped.Cancel();
                     while (_chunks.TryTake(out var left)) ArrayPool<byte>.Shared.Return(left.Buffer);
                 }
-            });
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
 
         /// <summary>Hands a copy of the chunk to the reader (waits while the queue is full).</summary>
