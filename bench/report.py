@@ -21,6 +21,12 @@ print(f"{datetime.date.today()}, {platform.node()}: {os.cpu_count()} cores, {mem
       f"Reference image: {size_bytes / 1e6:.0f} MB of compressed blobs; list store: {images} images. "
       "Ours is measured cold (a new process, engine start-up included) unless marked warm. "
       "Medians; ratio = ours / peer, lower is better.\n")
+tp = {op: med(op, "machine", "wall") for op in ("tp-sha256", "tp-gunzip-in", "tp-gunzip-out", "tp-write", "tp-write-fsync")}
+if all(v is not None for v in tp.values()):
+    mbs = lambda op: statistics.median(r["mb"] for r in by[(op, "machine")]) / tp[op]
+    print(f"This machine, one core, in .NET as the module does it: SHA-256 {mbs('tp-sha256'):.0f} MB/s; gunzip of the largest layer "
+          f"{mbs('tp-gunzip-in'):.0f} MB/s in, {mbs('tp-gunzip-out'):.0f} MB/s out; writing a file {mbs('tp-write'):.0f} MB/s to the page cache, "
+          f"{mbs('tp-write-fsync'):.0f} MB/s including its fsync (MB = MiB here).\n")
 print("| operation | ours wall s | peer | peer wall s | ratio | ours MB/s | ours CPU s | peer CPU s | ours peak RSS MiB | peer peak RSS MiB |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 peers = {"pull": ["skopeo"], "repull": ["skopeo"], "push": ["skopeo"], "save": ["skopeo", "docker"],

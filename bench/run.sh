@@ -114,6 +114,10 @@ fi
 if [ -n "$docker_note" ]; then echo "bench: $docker_note" >&2; fi
 echo "${docker_note}" > "$work/docker-note.txt"
 
+# This machine's SHA-256, gunzip and write+fsync throughput, to explain the numbers.
+largest_blob=$(ls -S "$layout"/blobs/sha256/* | head -1)
+$runner -File bench/throughput.ps1 -Blob "$largest_blob" -Results "$results" -Work "$work" -WriteMB "$([ $mode = smoke ] && echo 64 || echo 1024)" >/dev/null
+
 store="$work/store"
 export IMAGEMODULE_STORE="$store"
 $runner -Command "Import-Image -Path '$work/reference.tar' | Out-Null" >/dev/null

@@ -16,6 +16,7 @@ namespace ImageModule.Store
     public sealed class OciLayout
     {
         private const int BufferSize = 1 << 20;
+        private const long ConcurrentVerifyThreshold = 4L << 20;
         private const string LayoutFileContent = "{\"imageLayoutVersion\":\"1.0.0\"}";
 
         public OciLayout(string root)
@@ -73,7 +74,9 @@ namespace ImageModule.Store
             {
                 throw new ImageModuleException("BlobNotFound", ErrorKind.ObjectNotFound, $"Blob {descriptor.Digest} is missing from {Root}", descriptor.Digest.ToString());
             }
-            return verify ? new VerifyingStream(file, descriptor) : file;
+            if (!verify) return file;
+            // Large blobs are hashed on another thread while the reader copies or unpacks them.
+            return descriptor.Size >= ConcurrentVerifyThreshold ? new ConcurrentVerifyingStream(file, descriptor) : new VerifyingStream(file, descriptor);
         }
 
         public byte[] ReadBlob(Descriptor descriptor, long maxSize = 64L << 20)

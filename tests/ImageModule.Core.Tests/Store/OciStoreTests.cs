@@ -140,6 +140,30 @@ namespace ImageModule.Tests.Store
             Assert.Null(CachedUncompressedSize(bogusLayer.Digest));
         }
 
+        [Fact]
+        public async Task A_large_blob_read_back_is_checked_while_read_and_a_corrupted_one_throws_at_the_end()
+        {
+            var content = TestImages.RandomBytes(6 << 20, 21);
+            var blob = new Descriptor(MediaTypes.OciLayer, Digest.Compute(content), content.Length);
+            await _store.PushAsync(blob, new MemoryStream(content), null, CancellationToken.None);
+            using (var read = _store.Layout.OpenBlob(blob))
+            {
+                var copy = new MemoryStream();
+                await read.CopyToAsync(copy);
+                Assert.Equal(content, copy.ToArray());
+            }
+            var path = _store.Layout.BlobPath(blob.Digest);
+            var bytes = File.ReadAllBytes(path);
+            bytes[5_000_000] ^= 1;
+            File.WriteAllBytes(path, bytes);
+            using (var read = _store.Layout.OpenBlob(blob))
+            {
+                await Assert.ThrowsAsync<DigestMismatchException>(() => read.CopyToAsync(Stream.Null));
+            }
+            // Abandoned halfway: disposing does not hang or throw.
+            using (var read = _store.Layout.OpenBlob(blob)) read.ReadExactly(new byte[1 << 20], 0, 1 << 20);
+        }
+
         /// <summary>Hands out content in small, odd-sized reads, as a network stream does.</summary>
         private sealed class NonSeekable : Stream
         {
