@@ -28,6 +28,8 @@ namespace ImageModule.Registry
         private readonly HttpClient _http;
         private readonly Uri _base;
         private readonly ConcurrentDictionary<Digest, byte[]> _manifests = new();
+        // Blobs a HEAD just found missing: the push that usually follows need not ask again.
+        private readonly ConcurrentDictionary<Digest, bool> _missing = new();
 
         public RegistryRepository(ImageReference reference, RegistryCredential? credential = null, RegistryHostSettings? settings = null, HttpMessageHandler? transport = null)
         {
@@ -75,7 +77,11 @@ namespace ImageModule.Registry
             using var request = new HttpRequestMessage(HttpMethod.Head, ContentUrl(target));
             if (IsManifest(target)) AcceptManifests(request);
             using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.NotFound) return false;
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                if (!IsManifest(target)) _missing[target.Digest] = true;
+                return false;
+            }
             if (!response.IsSuccessStatusCode) throw await ErrorAsync(response, target.Digest.ToString()).ConfigureAwait(false);
             if (!IsManifest(target)) Origins?.Record(target.Digest, Reference.Registry, Reference.Repository);
             return true;
@@ -116,7 +122,7 @@ namespace ImageModule.Registry
                 await PutManifestAsync(expected, bytes, expected.Digest.ToString(), cancellationToken).ConfigureAwait(false);
                 return;
             }
-            if (await ExistsAsync(expected, cancellationToken).ConfigureAwait(false)) return;
+            if (!_missing.TryRemove(expected.Digest, out _) && await ExistsAsync(expected, cancellationToken).ConfigureAwait(false)) return;
 
             // Mount from a repository of this registry known to hold the blob; the registry answers 202 (an
             // ordinary upload session) when it cannot, so trying costs nothing. Starting without a body also gets

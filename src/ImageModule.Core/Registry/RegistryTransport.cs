@@ -56,9 +56,11 @@ namespace ImageModule.Registry
             {
                 return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
             }
-            catch (HttpRequestException e) when (ours && !_useHttp && request.RequestUri!.Scheme == "https" && IsHandshakeFailure(e))
+            // Requests sent in parallel before the first answer all try https; each that fails its handshake goes
+            // over HTTP, whichever of them found out first.
+            catch (HttpRequestException e) when (ours && request.RequestUri!.Scheme == "https" && IsHandshakeFailure(e))
             {
-                if (Volatile.Read(ref _untrusted) == 1)
+                if (!_useHttp && Volatile.Read(ref _untrusted) == 1)
                     throw new ImageModuleException("RegistryCertificateUntrusted", ErrorKind.SecurityError,
                         $"The certificate of registry {_host} is not trusted. Add its CA with Set-ImageRegistrySetting -Registry {_host} -CertificateAuthority <pem file>, or, only if you accept the risk, -Insecure.", _host, e);
                 if (!_mayUseHttp || (request.Content != null && !(request.Content is ByteArrayContent))) throw;

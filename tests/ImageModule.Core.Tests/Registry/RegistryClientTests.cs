@@ -110,6 +110,19 @@ namespace ImageModule.Tests.Registry
         }
 
         [Fact]
+        public async Task Parallel_first_requests_to_a_plain_HTTP_loopback_registry_all_fall_back_to_HTTP()
+        {
+            // Every request starts as https; before the fix only the first to fail its handshake switched to HTTP
+            // and the others failed (a retry and half a second later they went through).
+            var registry = Own(new RegistryFixture());
+            using var client = new HttpClient(RegistryTransport.Create(registry.Host, new RegistryHostSettings(registry.Host)));
+            var heads = Enumerable.Range(0, 6).Select(i => client.SendAsync(new HttpRequestMessage(HttpMethod.Head,
+                $"https://{registry.Host}/v2/team/app/blobs/{Digest.Compute(new[] { (byte)i })}")));
+            var responses = await Task.WhenAll(heads);
+            Assert.All(responses, r => Assert.Equal(HttpStatusCode.NotFound, r.StatusCode));
+        }
+
+        [Fact]
         public async Task TLS_needs_the_registry_CA_or_an_explicit_insecure_setting()
         {
             var registry = Own(new RegistryFixture(new RegistryOptions { Tls = true }));
