@@ -182,8 +182,12 @@ done
 rm -rf "$store2"
 
 # Listing: a store of many small tagged images, measured warm (inside one engine, as at a prompt) and cold.
-many="$work/many"
-$runner -File bench/warm.ps1  -Store "$many" -Images "$images" -Iterations "$iterations" -Results "$results" -Work "$work" -Reference "$work/reference.tar" -Remote "$remote" >/dev/null
+# Warm pushes, like cold ones, each go to a registry started empty for them.
+many="$work/many"; push_targets=()
+for i in $(seq 1 "$iterations"); do start_registry "$work/push-warm-$i"; push_targets+=("$reg_addr"); done
+$runner -File bench/warm.ps1  -Store "$many" -Images "$images" -Iterations "$iterations" -Results "$results" -Work "$work" \
+  -Reference "$work/reference.tar" -Remote "$remote" -PushRegistries "$(IFS=,; echo "${push_targets[*]}")" >/dev/null
+for i in $(seq 1 "$iterations"); do stop_registry "$work/push-warm-$i"; done
 for i in $(seq 1 "$iterations"); do
   time_cmd list-cold ours env IMAGEMODULE_STORE="$many" $runner -Command "Get-Image | Out-Null"
 done
