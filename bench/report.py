@@ -62,6 +62,9 @@ if meta:
         print(f"| {op} | {mib(a)} | {mib(b)} | {(b - a) / 1024:+.0f} | {med(op, 'ours', 'wall'):.2f} | {med(op + '-x2', 'ours', 'wall'):.2f} |")
 
 print("\n## How it is measured\n")
+print("- Save, push and expand read, on both sides, the same gzip-compressed blobs: the umoci layout's, copied into "
+      "our store with `Copy-Image oci:<layout>:bench store:bench/ref:1`. Load reads skopeo's docker-archive of the "
+      "image, whose layers are uncompressed, as in every docker-archive; our store keeps them as they come.")
 print("- Pull, re-pull and push run against docker-registry on loopback. Every push (ours and skopeo's) goes to a "
       "docker-registry started empty for that one push, so nothing can be mounted across repositories: skopeo's "
       "blob-info cache remembers where the workload's blobs live on the main registry and would otherwise mount them "

@@ -120,7 +120,9 @@ $runner -File bench/throughput.ps1 -Blob "$largest_blob" -Results "$results" -Wo
 
 store="$work/store"
 export IMAGEMODULE_STORE="$store"
-$runner -Command "Import-Image -Path '$work/reference.tar' | Out-Null" >/dev/null
+# Our store gets the very blobs the peers read (the umoci layout's gzip layers). skopeo's docker-archive holds the
+# layers uncompressed, so a store filled by Import-Image from it would push and save twice the bytes.
+$runner -Command "Copy-Image -Source 'oci:$layout:bench' -Destination store:bench/ref:1 | Out-Null" >/dev/null
 time_cmd idle ours $runner -Command "1 | Out-Null"
 
 for i in $(seq 1 "$iterations"); do
@@ -170,7 +172,7 @@ rm -rf "$work/pull-ours" "$work/pull-peer"
 
 # Peak memory with layers twice as large: ours only, the same four operations on the doubled workload.
 store2="$work/store-x2"
-IMAGEMODULE_STORE="$store2" $runner -Command "Import-Image -Path '$work/reference-x2.tar' | Out-Null" >/dev/null
+IMAGEMODULE_STORE="$store2" $runner -Command "Copy-Image -Source 'oci:$layout2:bench' -Destination store:bench/ref2:1 | Out-Null" >/dev/null
 for i in $(seq 1 "$(( iterations < 3 ? iterations : 3 ))"); do
   rm -rf "$work/pull-ours" "$work/load-ours" "$work/x-ours" "$work/ours.tar"
   time_cmd pull-x2 ours env IMAGEMODULE_STORE="$work/pull-ours" $runner -Command "Install-Image '$registry/bench/ref2:1' | Out-Null"
@@ -186,7 +188,7 @@ rm -rf "$store2"
 many="$work/many"; push_targets=()
 for i in $(seq 1 "$iterations"); do start_registry "$work/push-warm-$i"; push_targets+=("$reg_addr"); done
 $runner -File bench/warm.ps1  -Store "$many" -Images "$images" -Iterations "$iterations" -Results "$results" -Work "$work" \
-  -Reference "$work/reference.tar" -Remote "$remote" -PushRegistries "$(IFS=,; echo "${push_targets[*]}")" >/dev/null
+  -Reference "$work/reference.tar" -Layout "$layout" -Remote "$remote" -PushRegistries "$(IFS=,; echo "${push_targets[*]}")" >/dev/null
 for i in $(seq 1 "$iterations"); do stop_registry "$work/push-warm-$i"; done
 for i in $(seq 1 "$iterations"); do
   time_cmd list-cold ours env IMAGEMODULE_STORE="$many" $runner -Command "Get-Image | Out-Null"

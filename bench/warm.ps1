@@ -1,5 +1,5 @@
 # Runs inside one started engine (imagemodule-run -File), the way a user at a prompt runs a second command.
-param([string]$Store, [int]$Images, [int]$Iterations, [string]$Results, [string]$Work, [string]$Reference, [string]$Remote, [string]$PushRegistries)
+param([string]$Store, [int]$Images, [int]$Iterations, [string]$Results, [string]$Work, [string]$Reference, [string]$Layout, [string]$Remote, [string]$PushRegistries)
 $ErrorActionPreference = 'Stop'
 $root = [IO.Path]::Combine($Work, 'tiny-rootfs')
 [void][IO.Directory]::CreateDirectory($root)
@@ -25,7 +25,7 @@ Measure-Op 'filter-warm' { Get-Image -StorePath $Store | Where-Object Size -gt 1
 
 # Save, load and expand of the reference image, warm (the same engine, a second command).
 $refStore = [IO.Path]::Combine($Work, 'warm-store')
-Import-Image -Path $Reference -StorePath $refStore | Out-Null
+Copy-Image -Source "oci:${Layout}:bench" -Destination store:bench/ref:1 -StorePath $refStore | Out-Null
 $scratch = [IO.Path]::Combine($Work, 'warm-scratch')
 $removeScratch = { if ([IO.Directory]::Exists($scratch)) { [IO.Directory]::Delete($scratch, $true) } }
 $archive = [IO.Path]::Combine($Work, 'warm.tar')
