@@ -19,6 +19,9 @@ namespace ImageModule.Content
         private long _read;
         private bool _verified;
         private bool _disposed;
+        private const int ChunkSize = 1 << 20;
+        private readonly byte[] _chunk = new byte[ChunkSize];
+        private int _chunkOffset, _chunkCount;
 
         public ConcurrentVerifyingStream(Stream inner, Descriptor expected)
         {
@@ -36,10 +39,35 @@ namespace ImageModule.Content
 
         public override long Length => _expected.Size;
 
-        public override int Read(byte[] buffer, int offset, int count) => Account(buffer, offset, _inner.Read(buffer, offset, count));
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (count >= ChunkSize) return Account(buffer, offset, _inner.Read(buffer, offset, count));
+            if (_chunkOffset == _chunkCount) Refill(_inner.Read(_chunk, 0, ChunkSize));
+            return Serve(buffer, offset, count);
+        }
 
-        public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            Account(buffer, offset, await _inner.ReadAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false));
+        public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            if (count >= ChunkSize) return Account(buffer, offset, await _inner.ReadAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false));
+            if (_chunkOffset == _chunkCount) Refill(await _inner.ReadAsync(_chunk, 0, ChunkSize, cancellationToken).ConfigureAwait(false));
+            return Serve(buffer, offset, count);
+        }
+
+        // Small reads (a decompressor's 8–64 KiB) are served from one large chunk, so the hasher is handed a few large
+        // chunks instead of a stream of small ones: each hand-off between threads has a fixed cost.
+        private void Refill(int n)
+        {
+            _chunkOffset = 0;
+            _chunkCount = Account(_chunk, 0, n);
+        }
+
+        private int Serve(byte[] buffer, int offset, int count)
+        {
+            var n = Math.Min(count, _chunkCount - _chunkOffset);
+            Buffer.BlockCopy(_chunk, _chunkOffset, buffer, offset, n);
+            _chunkOffset += n;
+            return n;
+        }
 
         private int Account(byte[] buffer, int offset, int n)
         {
