@@ -89,7 +89,7 @@ goals = [
     ("load", "≤ 0.3 × skopeo", ratio("load", "skopeo"), 0.3, "load"),
     ("load", "≤ 0.3 × docker load", ratio("load", "docker"), 0.3, "load"),
     ("push to an empty registry", "≤ 0.7 × skopeo", ratio("push", "skopeo"), 0.7, "push"),
-    ("expand", "≤ 0.5 × umoci", ratio("expand", "umoci"), 0.5, None),
+    ("expand", "≤ 0.5 × umoci", ratio("expand", "umoci"), 0.5, "expand"),
     (f"Get-Image, {images} images", "≤ 0.150 s", warm("list-warm"), 0.150, None),
     (f"Get-Image \\| Where-Object Size -gt 100MB, {images} images", "≤ 0.150 s", warm("filter-warm"), 0.150, None),
 ]
@@ -101,7 +101,7 @@ for name, goal, value, limit, why in goals:
     if value is None: continue
     met = value <= limit
     if not met and why: missed.add(why)
-    shown = f"{value:.3f} s" if goal.endswith(" s") else f"{value:.2f}"
+    shown = f"{value:.3f} s" if goal.endswith(" s") else f"{value:.3f}"
     print(f"| {name} | {goal} | {shown} | {'yes' if met else 'no'} |")
 ops = ("pull", "save", "load", "expand")
 cold_rss = [med(op, "ours", "rss_kb") for op in ops if med(op, "ours", "rss_kb") is not None]
@@ -139,6 +139,10 @@ if missed and all(v is not None for v in tp.values()):
     if "load" in missed:
         explain("load", "Each blob is hashed, written with fsync and (layers) decompressed once for its size.",
                 max(cpu_floor, write_sync), 0.3 * med("load", "skopeo", "wall"))
+    if "expand" in missed:
+        explain("expand", "Layers are applied one after another (a later layer's files and whiteouts override earlier "
+                "ones), so each layer's decompression runs on one core; the rest is creating every file with its mode, "
+                "owner and times, as umoci does.", gunzip_core, 0.5 * med("expand", "umoci", "wall"))
     if "push" in missed:
         print("- **push**: docker-registry reads, hashes and stores every byte it receives, and both sides wait for it; "
               "ours sends the same requests as skopeo (HEAD, POST, streamed PUT or PATCH slices, manifest PUT).")
