@@ -41,15 +41,21 @@ namespace ImageModule.Content
 
         public override int Read(byte[] buffer, int offset, int count)
         {
-            if (count >= ChunkSize) return Account(buffer, offset, _inner.Read(buffer, offset, count));
-            if (_chunkOffset == _chunkCount) Refill(_inner.Read(_chunk, 0, ChunkSize));
+            if (_chunkOffset == _chunkCount)
+            {
+                if (count >= ChunkSize) return Account(buffer, offset, _inner.Read(buffer, offset, count));
+                Refill(_inner.Read(_chunk, 0, ChunkSize));
+            }
             return Serve(buffer, offset, count);
         }
 
         public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
         {
-            if (count >= ChunkSize) return Account(buffer, offset, await _inner.ReadAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false));
-            if (_chunkOffset == _chunkCount) Refill(await _inner.ReadAsync(_chunk, 0, ChunkSize, cancellationToken).ConfigureAwait(false));
+            if (_chunkOffset == _chunkCount)
+            {
+                if (count >= ChunkSize) return Account(buffer, offset, await _inner.ReadAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false));
+                Refill(await _inner.ReadAsync(_chunk, 0, ChunkSize, cancellationToken).ConfigureAwait(false));
+            }
             return Serve(buffer, offset, count);
         }
 
