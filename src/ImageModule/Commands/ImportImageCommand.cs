@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Collections.ObjectModel;
 using System.Management.Automation;
+using ImageModule.Compression;
 using ImageModule.Archive;
 using ImageModule.Content;
 using ImageModule.Engine;
