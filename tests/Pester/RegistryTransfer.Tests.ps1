@@ -57,7 +57,7 @@ Describe 'Copying, deleting and searching' {
             $whatIf[0] | Should -Match ([regex]::Escape($registry.Host))
             $whatIf[0] | Should -Match 'gone'
             @(Get-RegistryRequest $registry) -match '^DELETE ' | Should -BeNullOrEmpty
-            Find-Image "$($registry.Host)/team/gone" -ListTags | Should -Contain '1'
+            (Find-Image "$($registry.Host)/team/gone" -ListTags).Tag | Should -Contain '1'
             Remove-RegistryImage $remote -Confirm:$false
             @(Get-RegistryRequest $registry) -match '^DELETE ' | Should -HaveCount 1
             Find-Image "$($registry.Host)/team/gone" -ListTags | Should -BeNullOrEmpty
@@ -89,9 +89,9 @@ Describe 'Copying, deleting and searching' {
         try {
             $all = Find-Image nginx -Registry "127.0.0.1:$($server.Port)"
             $all.Count | Should -Be 4
-            $all[0].Name | Should -Be 'nginx'
+            $all[0].Name | Should -Be "127.0.0.1:$($server.Port)/nginx"
             $official = Find-Image nginx -Registry "127.0.0.1:$($server.Port)" -IsOfficial -Limit 2
-            $official.Name | Should -Be 'nginx'
+            $official.Name | Should -Be "127.0.0.1:$($server.Port)/nginx"
         }
         finally { $served = Stop-TestHttpServer $server }
         $served | Should -BeGreaterOrEqual 2

@@ -4,7 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using ImageModule.Archive;
+using ImageModule.Compression;
 using ImageModule.Content;
 using ImageModule.Oci;
 
