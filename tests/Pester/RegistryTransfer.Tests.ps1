@@ -59,7 +59,8 @@ Describe 'Copying, deleting and searching' {
             @(Get-RegistryRequest $registry) -match '^DELETE ' | Should -BeNullOrEmpty
             (Find-Image "$($registry.Host)/team/gone" -ListTags).Tag | Should -Contain '1'
             Remove-RegistryImage $remote -Confirm:$false
-            @(Get-RegistryRequest $registry) -match '^DELETE ' | Should -HaveCount 1
+            # The tag alone first where the registry can; this one (distribution 2.8) then deletes the manifest.
+            @(Get-RegistryRequest $registry) -match '^DELETE /v2/team/gone/manifests/' | Should -Not -BeNullOrEmpty
             Find-Image "$($registry.Host)/team/gone" -ListTags | Should -BeNullOrEmpty
         }
         finally { Stop-TestRegistry $registry }
