@@ -30,14 +30,16 @@ function Exit-TestIsolation([hashtable]$Saved) {
     if (Test-Path $Saved.Root) { rm -rf $Saved.Root }
 }
 
-# Runs a native command with its standard error kept in a file (progress and chatter stay out of the test output);
+# Runs native commands with their standard error kept in a file (progress and chatter stay out of the test output);
 # a non-zero exit throws with the end of that standard error. Returns standard output.
-function Invoke-Native([string]$Command, [Parameter(ValueFromRemainingArguments)][string[]]$Arguments) {
+#   Invoke-Native { podman run --rm $image sh -c 'echo hi' }
+function Invoke-Native([scriptblock]$Script) {
     $errFile = [IO.Path]::GetTempFileName()
     try {
         $PSNativeCommandUseErrorActionPreference = $false
-        $output = & $Command @Arguments 2>$errFile
-        if ($LASTEXITCODE) { throw "$Command $($Arguments -join ' ') exited with ${LASTEXITCODE}: $((Get-Content $errFile -Tail 15) -join "`n")" }
+        $global:LASTEXITCODE = 0
+        $output = & $Script 2>$errFile
+        if ($LASTEXITCODE) { throw "{$Script} exited with ${LASTEXITCODE}: $((Get-Content $errFile -Tail 15) -join "`n")" }
         $output
     }
     finally { Remove-Item $errFile -ErrorAction SilentlyContinue }

@@ -94,7 +94,7 @@ Describe 'Engines' {
         (Get-Image stories/pod:1 | Copy-EngineImage -Engine $pod).Id | Should -Be $image.Id
         $name = podman @podmanArgs images --format '{{.Repository}}:{{.Tag}}' | Where-Object { $_ -like '*stories/pod:1' }
         $name | Should -HaveCount 1
-        Invoke-Native podman @podmanArgs run --rm --network=none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 $name sh -c 'echo from podman' | Should -Be 'from podman'
+        Invoke-Native { podman @podmanArgs run --rm --network=none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 $name sh -c 'echo from podman' } | Should -Be 'from podman'
         Remove-Image stories/pod:1
         Get-Image | Should -BeNullOrEmpty
         (Get-Image -Engine $pod stories/pod:1 | Copy-EngineImage).Id | Should -Be $image.Id

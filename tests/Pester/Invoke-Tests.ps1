@@ -8,6 +8,9 @@ param(
     [string[]]$FullNameFilter
 )
 $ErrorActionPreference = 'Stop'
+# pwsh -File passes "a,b" as one string: tests/pester.sh joins several paths (and filters) with commas.
+$Path = @($Path | ForEach-Object { $_ -split ',' })
+$FullNameFilter = @($FullNameFilter | Where-Object { $_ } | ForEach-Object { $_ -split ',' })
 Import-Module $PesterModule -Force
 $config = New-PesterConfiguration
 $config.Run.Path = $Path
