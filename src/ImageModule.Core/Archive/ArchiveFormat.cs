@@ -3,6 +3,7 @@ using System.IO;
 using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
+using ImageModule.Compression;
 using ImageModule.Filesystem;
 
 namespace ImageModule.Archive

@@ -4,6 +4,7 @@ using System.IO;
 using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
+using ImageModule.Compression;
 using ImageModule.Content;
 using ImageModule.Oci;
 

@@ -5,6 +5,7 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
+using ImageModule.Compression;
 using ImageModule.Content;
 using ImageModule.Filesystem;
 using ImageModule.Oci;

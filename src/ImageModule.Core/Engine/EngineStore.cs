@@ -41,6 +41,7 @@ namespace ImageModule.Engine
         private readonly SemaphoreSlim _connectGate = new(1, 1);
         private DockerClient? _client;
         private EngineContent? _content;
+        private EngineTls? _tls;
 
         public EngineStore(EngineEndpoint endpoint, TimeSpan? connectTimeout = null)
         {
@@ -84,14 +85,20 @@ namespace ImageModule.Engine
             {
                 if (_client != null) return _client;
                 CheckSocket();
+                if (Endpoint.UsesTls)
+                {
+                    // Certificates are read and one handshake made first, so a TLS problem is reported as itself.
+                    _tls ??= EngineTls.Load(Endpoint);
+                    await WithConnectTimeout(_tls.HandshakeAsync, cancellationToken).ConfigureAwait(false);
+                }
                 // GET /version without a version prefix is answered by every engine in its own version; then every
                 // later call is made at min(engine, ours), so an old engine never sees a path it does not know.
-                using var probe = EngineClientFactory.Create(Endpoint, null);
+                using var probe = EngineClientFactory.Create(Endpoint, null, _tls);
                 var version = await WithConnectTimeout(ct => probe.System.GetVersionAsync(ct), cancellationToken).ConfigureAwait(false);
                 var engineApi = Version.TryParse(version.APIVersion, out var parsed) ? parsed : MaxApiVersion;
                 ApiVersion = engineApi < MaxApiVersion ? engineApi : MaxApiVersion;
                 EngineVersion = version.Version;
-                _client = EngineClientFactory.Create(Endpoint, ApiVersion);
+                _client = EngineClientFactory.Create(Endpoint, ApiVersion, _tls);
                 return _client;
             }
             finally
@@ -130,11 +137,32 @@ namespace ImageModule.Engine
             {
                 throw Unreachable($"no answer within {ConnectTimeout.TotalSeconds:0.#} s", e);
             }
+            catch (DockerApiException e)
+            {
+                throw RefusedVersion(e);
+            }
             catch (Exception e) when (ConnectionFailure(e) is { } failure)
             {
                 throw failure;
             }
         }
+
+        /// <summary>
+        /// GET /version answered with an HTTP error: a TLS engine spoken to in plain HTTP (Go's server answers 400
+        /// "Client sent an HTTP request to an HTTPS server"), or something that is not an engine API.
+        /// </summary>
+        private ImageModuleException RefusedVersion(DockerApiException e)
+        {
+            var message = ApiMessage(e);
+            if (!Endpoint.UsesTls && e.StatusCode == HttpStatusCode.BadRequest && message.IndexOf("HTTPS", StringComparison.OrdinalIgnoreCase) >= 0)
+                return new ImageModuleException(EngineErrors.TlsError, ErrorKind.ConnectionError,
+                    $"The {Kind} engine at {Location} speaks TLS and was spoken to in plain HTTP. Set DOCKER_TLS_VERIFY=1 and " +
+                    "DOCKER_CERT_PATH to the directory holding its ca.pem, cert.pem and key.pem, as for the docker CLI.", Location, e);
+            return new ImageModuleException(EngineErrors.EngineError, ErrorKind.ConnectionError,
+                $"{Location} answered GET /version with HTTP {(int)e.StatusCode}; is it a {Kind} engine API? ({Truncate(message, 200)})", Location, e);
+        }
+
+        private static string Truncate(string text, int length) => text.Length <= length ? text : text.Substring(0, length) + "…";
 
         /// <summary>Runs one API call, mapping transport and API failures to ImageModuleExceptions.</summary>
         private async Task<T> CallAsync<T>(Func<DockerClient, Task<T>> call, string? target, CancellationToken cancellationToken)
@@ -193,9 +221,11 @@ namespace ImageModule.Engine
         /// <summary>An unreachable or forbidden engine, recognised anywhere in an exception chain; null for other failures.</summary>
         private ImageModuleException? ConnectionFailure(Exception exception)
         {
+            if (exception is ImageModuleException known) return known;
+            if (_tls?.Explain(exception) is { } tls) return tls;
             for (var e = exception; e != null; e = e.InnerException)
             {
-                if (e is ImageModuleException known) return known;
+                if (e is ImageModuleException inner) return inner;
                 if (e is UnauthorizedAccessException || e is SocketException { SocketErrorCode: SocketError.AccessDenied })
                     return new ImageModuleException(EngineErrors.AccessDenied, ErrorKind.PermissionDenied,
                         $"Permission denied on the {Kind} engine socket {Location}. Add your user to the engine's group (docker) or use a socket you may open (rootless podman: $XDG_RUNTIME_DIR/podman/podman.sock).",

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using ImageModule.Archive;
 
 namespace ImageModule.Filesystem
 {
@@ -10,14 +9,14 @@ namespace ImageModule.Filesystem
         /// <summary>Returns the normalised path ("" for the root itself), or throws UnsafeArchiveEntry for absolute or "..".</summary>
         public static string Normalize(string name)
         {
-            if (name.IndexOf('\0') >= 0) throw ArchiveErrors.Unsafe(name, "NUL in name");
+            if (name.IndexOf('\0') >= 0) throw TarErrors.Unsafe(name, "NUL in name");
             var n = name.Replace('\\', '/');
-            if (n.StartsWith("/", StringComparison.Ordinal) || (n.Length >= 2 && n[1] == ':')) throw ArchiveErrors.Unsafe(name, "absolute path");
+            if (n.StartsWith("/", StringComparison.Ordinal) || (n.Length >= 2 && n[1] == ':')) throw TarErrors.Unsafe(name, "absolute path");
             var parts = new List<string>();
             foreach (var p in n.Split('/'))
             {
                 if (p.Length == 0 || p == ".") continue;
-                if (p == "..") throw ArchiveErrors.Unsafe(name, "path contains '..'");
+                if (p == "..") throw TarErrors.Unsafe(name, "path contains '..'");
                 parts.Add(p);
             }
             return string.Join("/", parts);

@@ -4,7 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using ImageModule.Archive;
+using ImageModule.Compression;
 using ImageModule.Content;
 using ImageModule.Oci;
 
@@ -193,7 +193,7 @@ namespace ImageModule.Filesystem
         /// <summary>A layer whose bytes do not decompress or do not form a complete tar.</summary>
         private static bool IsCorruption(Exception e) =>
             CorruptContent.IsDecoderFailure(e)
-            || (e is ImageModuleException x && (x.ErrorId == ArchiveErrors.CorruptTar || x.ErrorId == ArchiveErrors.Truncated));
+            || (e is ImageModuleException x && (x.ErrorId == TarErrors.CorruptTar || x.ErrorId == TarErrors.Truncated));
 
         private static ImageModuleException Corrupt(IReadOnlyList<LayerSource> layers, int i, Exception e) =>
             CorruptContent.Layer(layers[i].Descriptor.Digest, $"(layer {i + 1} of {layers.Count})", e);

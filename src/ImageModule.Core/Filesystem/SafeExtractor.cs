@@ -4,7 +4,6 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using ImageModule.Archive;
 
 namespace ImageModule.Filesystem
 {
@@ -132,9 +131,9 @@ namespace ImageModule.Filesystem
                 case TarEntryType.HardLink:
                 {
                     var linkPath = EntryPath.Normalize(h.LinkName);
-                    var source = ResolveExisting(linkPath, path) ?? throw ArchiveErrors.Corrupt($"hardlink '{path}' points at '{h.LinkName}', which does not exist", path);
+                    var source = ResolveExisting(linkPath, path) ?? throw TarErrors.Corrupt($"hardlink '{path}' points at '{h.LinkName}', which does not exist", path);
                     var kind = Kind(source);
-                    if (kind == EntryKind.Directory) throw ArchiveErrors.Unsafe(path, "hardlink to a directory");
+                    if (kind == EntryKind.Directory) throw TarErrors.Unsafe(path, "hardlink to a directory");
                     if (_unix) UnixNative.Link(source, target);
                     else File.Copy(source, target);
                     break;
@@ -188,7 +187,7 @@ namespace ImageModule.Filesystem
                 if (part == ".") continue;
                 if (part == "..")
                 {
-                    if (resolved.Count == 0) throw ArchiveErrors.Unsafe(entry, "a symlink on its path leads outside the destination");
+                    if (resolved.Count == 0) throw TarErrors.Unsafe(entry, "a symlink on its path leads outside the destination");
                     resolved.RemoveAt(resolved.Count - 1);
                     continue;
                 }
@@ -205,9 +204,9 @@ namespace ImageModule.Filesystem
                         break;
                     case EntryKind.Symlink:
                     {
-                        if (++hops > MaxLinkHops) throw ArchiveErrors.Unsafe(entry, "too many symlinks on its path");
-                        var link = (_unix ? UnixNative.ReadLink(current) : null) ?? throw ArchiveErrors.Unsafe(entry, "unreadable symlink on its path");
-                        if (link.StartsWith("/", StringComparison.Ordinal)) throw ArchiveErrors.Unsafe(entry, $"its path goes through symlink '{string.Join("/", resolved.Append(part))}' -> '{link}', which points outside the destination");
+                        if (++hops > MaxLinkHops) throw TarErrors.Unsafe(entry, "too many symlinks on its path");
+                        var link = (_unix ? UnixNative.ReadLink(current) : null) ?? throw TarErrors.Unsafe(entry, "unreadable symlink on its path");
+                        if (link.StartsWith("/", StringComparison.Ordinal)) throw TarErrors.Unsafe(entry, $"its path goes through symlink '{string.Join("/", resolved.Append(part))}' -> '{link}', which points outside the destination");
                         foreach (var p in Enumerable.Reverse(link.Split(new[] { '/' }, StringSplitOptions.RemoveEmptyEntries))) pending.Push(p);
                         break;
                     }

@@ -11,7 +11,7 @@ namespace ImageModule.Filesystem
     /// A forward-only reader of POSIX ustar/PAX and GNU tar streams.
     /// Why not SharpCompress's TarReader: its public entry type does not say whether an entry is a symlink, a hardlink,
     /// a device or a FIFO, and layer application cannot be done safely without that.
-    /// Compression is handled outside (see <see cref="ImageModule.Archive.Decompression"/>).
+    /// Compression is handled outside (see <see cref="ImageModule.Compression.Decompression"/>).
     /// </summary>
     public sealed class TarReader
     {
@@ -308,12 +308,12 @@ namespace ImageModule.Filesystem
         }
 
         private static ImageModuleException Truncated(string why) =>
-            new ImageModuleException(ImageModule.Archive.ArchiveErrors.Truncated, ErrorKind.InvalidData, $"Truncated tar archive: {why}");
+            TarErrors.Truncation($"Truncated tar archive: {why}");
 
         private static string TrimNul(string s) => s.TrimEnd('\0');
 
         private static ImageModuleException Corrupt(string why) =>
-            new ImageModuleException(ImageModule.Archive.ArchiveErrors.CorruptTar, ErrorKind.InvalidData, $"Corrupt tar archive: {why}");
+            new ImageModuleException(TarErrors.CorruptTar, ErrorKind.InvalidData, $"Corrupt tar archive: {why}");
 
         private sealed class TarEntryStream : ImageModule.Content.ReadOnlyStream
         {

@@ -85,7 +85,7 @@ namespace ImageModule.Filesystem
                 while (left > 0)
                 {
                     var n = await content.ReadAsync(buffer, 0, (int)Math.Min(buffer.Length, left), cancellationToken).ConfigureAwait(false);
-                    if (n <= 0) throw new ImageModuleException(ImageModule.Archive.ArchiveErrors.CorruptTar, ErrorKind.InvalidData, $"Content of '{header.Name}' ended {left} bytes early");
+                    if (n <= 0) throw new ImageModuleException(TarErrors.CorruptTar, ErrorKind.InvalidData, $"Content of '{header.Name}' ended {left} bytes early");
                     await WriteRawAsync(buffer, 0, n, cancellationToken).ConfigureAwait(false);
                     left -= n;
                     bytes?.Report(size - left);

@@ -2,7 +2,7 @@ using System;
 using System.Buffers;
 using System.IO;
 using System.Threading.Tasks;
-using ImageModule.Archive;
+using ImageModule.Compression;
 using ImageModule.Content;
 
 namespace ImageModule.Store

@@ -46,6 +46,7 @@ namespace ImageModule.Commands
             {
                 ThrowTerminatingError(ToErrorRecord(new ImageModuleException("FileExists", ErrorKind.ResourceExists, $"'{path}' already exists; use -Force to overwrite it.", path)));
             }
+            if (OutputPaths.MissingParent(path) is { } missing) ThrowTerminatingError(ToErrorRecord(missing));
             var names = string.Join(", ", _images.Select(i => i.Name ?? i.ShortId).Distinct());
             if (!ShouldProcess(path, $"Save {names}")) return;
 
@@ -69,7 +70,7 @@ namespace ImageModule.Commands
                     Platform = Platform is null ? null : Oci.Platform.Parse(Platform),
                 };
                 var written = Run((progress, ct) => ArchiveWriter.SaveAsync(source, items, path, options, progress, ct));
-                WriteObject(Format == SaveFormat.OciDirectory ? new DirectoryInfo(written) : (object)new FileInfo(written));
+                WriteObject(OutputPaths.Item(this, written));
             });
         }
     }

@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Threading.Tasks;
+using ImageModule.Compression;
 using ImageModule.Archive;
 using ImageModule.Oci;
 using Xunit;

@@ -5,7 +5,7 @@ using System.Linq;
 using System.Text;
 using ImageModule.Oci;
 
-namespace ImageModule.Registry
+namespace ImageModule.Content
 {
     /// <summary>
     /// Where blobs were last seen on registries ("registry/repository" per digest), so a push to another repository of

@@ -1,4 +1,4 @@
-namespace ImageModule.Archive
+namespace ImageModule.Compression
 {
     /// <summary>Compression wrapped around a whole archive or a layer, told by magic bytes.</summary>
     public enum ArchiveCompression

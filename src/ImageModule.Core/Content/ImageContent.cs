@@ -6,7 +6,7 @@ using System.Threading.Tasks;
 using ImageModule.Content;
 using ImageModule.Oci;
 
-namespace ImageModule.Archive
+namespace ImageModule.Content
 {
     /// <summary>A single-platform image as read from a content store: its manifest (bytes and parsed) and config.</summary>
     public sealed record ResolvedImage(Descriptor ManifestDescriptor, byte[] ManifestBytes, Manifest Manifest, byte[] ConfigBytes, ImageConfig Config);
@@ -37,17 +37,17 @@ namespace ImageModule.Archive
                     if (candidates.Count == 0 && index.Manifests.Count(m => MediaTypes.IsManifest(m.MediaType)) == 1) candidates = index.Manifests.Where(m => MediaTypes.IsManifest(m.MediaType)).ToList();
                     Descriptor? chosen = null;
                     foreach (var c in candidates) if (await store.ExistsAsync(c, ct).ConfigureAwait(false)) { chosen = c; break; }
-                    d = chosen ?? throw new ImageModuleException(ArchiveErrors.PlatformNotFound, ErrorKind.ObjectNotFound, $"Index {d.Digest} has no manifest for {want} in this store", d.Digest.ToString());
+                    d = chosen ?? throw new ImageModuleException(ContentErrors.PlatformNotFound, ErrorKind.ObjectNotFound, $"Index {d.Digest} has no manifest for {want} in this store", d.Digest.ToString());
                     continue;
                 }
                 if (!MediaTypes.IsManifest(mediaType))
-                    throw new ImageModuleException(ArchiveErrors.UnsupportedManifest, ErrorKind.InvalidData, $"Unsupported manifest media type '{mediaType}'", d.Digest.ToString());
+                    throw new ImageModuleException(ContentErrors.UnsupportedManifest, ErrorKind.InvalidData, $"Unsupported manifest media type '{mediaType}'", d.Digest.ToString());
                 var manifest = OciJson.Deserialize<Manifest>(bytes, "image manifest");
                 var configBytes = await FetchBytesAsync(store, manifest.Config, ct).ConfigureAwait(false);
                 var config = OciJson.Deserialize<ImageConfig>(configBytes, "image config");
                 return new ResolvedImage(d with { MediaType = mediaType! }, bytes, manifest, configBytes, config);
             }
-            throw new ImageModuleException(ArchiveErrors.UnsupportedManifest, ErrorKind.InvalidData, "Image indexes nested too deeply", d.Digest.ToString());
+            throw new ImageModuleException(ContentErrors.UnsupportedManifest, ErrorKind.InvalidData, "Image indexes nested too deeply", d.Digest.ToString());
         }
     }
 }

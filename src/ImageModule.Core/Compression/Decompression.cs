@@ -5,7 +5,7 @@ using SharpCompress.Compressors.BZip2;
 using SharpCompress.Compressors.Xz;
 using ZstdDecompressionStream = SharpCompress.Compressors.ZStandard.DecompressionStream;
 
-namespace ImageModule.Archive
+namespace ImageModule.Compression
 {
     /// <summary>Detects compression by magic bytes (never by file extension) and opens a decompressing stream.</summary>
     public static class Decompression

@@ -1,0 +1,232 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using ImageModule.Compression;
+using ImageModule.Oci;
+using ImageModule.References;
+
+namespace ImageModule.Store
+{
+    /// <summary>
+    /// Turns index.json entries into <see cref="Image"/> and <see cref="ImageLayer"/> rows: summaries of manifests and
+    /// configs and uncompressed layer sizes, kept in the listing cache so listing never opens a layer twice.
+    /// </summary>
+    internal sealed class ImageListing
+    {
+        private readonly OciLayout _layout;
+        private readonly NameIndex _names;
+        private readonly ListingCache _cache;
+
+        public ImageListing(OciLayout layout, NameIndex names, ListingCache cache)
+        {
+            _layout = layout;
+            _names = names;
+            _cache = cache;
+        }
+
+        public IReadOnlyList<Image> List(CancellationToken cancellationToken)
+        {
+            var entries = _names.Entries;
+            var cache = _cache.Load();
+            var rows = new List<(Descriptor Entry, ImageReference? Name, ImageSummary Summary)>();
+            foreach (var entry in entries)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var summary = Summarize(entry, cache);
+                if (summary is null) continue;
+                rows.Add((entry, NameIndex.NameOf(entry), summary));
+            }
+
+            // SharedSize and RepoTags need the whole picture: which distinct images use each layer, which names each Id has.
+            var imagesByLayer = new Dictionary<Digest, HashSet<Digest>>();
+            foreach (var row in rows)
+            {
+                foreach (var layer in row.Summary.Layers)
+                {
+                    if (!imagesByLayer.TryGetValue(layer.Digest, out var users)) imagesByLayer[layer.Digest] = users = new HashSet<Digest>();
+                    users.Add(row.Summary.Config.Digest);
+                }
+            }
+            var namesById = rows.Where(r => r.Name != null).GroupBy(r => r.Summary.Config.Digest)
+                .ToDictionary(g => g.Key, g => g.Select(r => r.Name!).ToList());
+
+            var images = new List<Image>(rows.Count);
+            foreach (var row in rows)
+            {
+                var size = 0L;
+                var shared = 0L;
+                foreach (var layer in row.Summary.Layers)
+                {
+                    var layerSize = UncompressedSize(layer, cache);
+                    size += layerSize;
+                    if (imagesByLayer[layer.Digest].Count > 1) shared += layerSize;
+                }
+                namesById.TryGetValue(row.Summary.Config.Digest, out var names);
+                images.Add(ToImage(row.Entry, row.Name, row.Summary, size, shared, names ?? new List<ImageReference>()));
+            }
+            _cache.SaveIfDirty(cache);
+            return images;
+        }
+
+        private Image ToImage(Descriptor entry, ImageReference? name, ImageSummary summary, long size, long shared, List<ImageReference> names)
+        {
+            var labels = summary.ContainerConfig?.Labels ?? new Dictionary<string, string>();
+            var platform = new Platform { Os = summary.Os, Architecture = summary.Architecture, Variant = summary.Variant };
+            return new Image
+            {
+                Repository = name?.FamiliarName ?? "<none>",
+                Tag = name?.Tag ?? "<none>",
+                Name = name?.ToString(),
+                Id = summary.Config.Digest.ToString(),
+                Digest = entry.Digest.ToString(),
+                Created = summary.Created,
+                Size = size,
+                CompressedSize = summary.Layers.Sum(l => l.Size),
+                SharedSize = shared,
+                Platform = platform.ToString(),
+                Os = summary.Os,
+                Architecture = summary.Architecture,
+                Author = summary.Author,
+                Labels = labels,
+                Config = summary.ContainerConfig ?? new ContainerConfig(),
+                RepoTags = names.Where(n => n.Tag != null).Select(n => n.ToString()).Distinct().ToList(),
+                RepoDigests = names.Select(n => n.WithoutTagOrDigest().Name + "@" + entry.Digest).Distinct().ToList(),
+                LayerDiffIds = summary.DiffIds.Select(d => d.ToString()).ToList(),
+                MediaType = entry.MediaType,
+                Location = _layout.Root,
+                StoreKind = "Store",
+            };
+        }
+
+        /// <summary>Summary of a manifest, or of the child of an index that fits this machine; null if its blobs are missing.</summary>
+        private ImageSummary? Summarize(Descriptor entry, StoreCache cache)
+        {
+            var key = entry.Digest.ToString();
+            if (cache.Images.TryGetValue(key, out var cached)) return cached;
+            try
+            {
+                var manifestDescriptor = entry;
+                var bytes = _layout.ReadBlob(entry);
+                if (MediaTypes.IsIndex(OciJson.PeekMediaType(bytes) ?? entry.MediaType))
+                {
+                    var index = OciJson.Deserialize<ImageIndex>(bytes, $"index {entry.Digest}");
+                    var present = index.Manifests.Where(m => MediaTypes.IsManifest(m.MediaType) && _layout.HasBlob(m)).ToList();
+                    manifestDescriptor = present.FirstOrDefault(m => Platform.Current.Matches(m.Platform)) ?? present.FirstOrDefault();
+                    if (manifestDescriptor is null) return null;
+                    bytes = _layout.ReadBlob(manifestDescriptor);
+                }
+                var manifest = OciJson.Deserialize<Manifest>(bytes, $"manifest {manifestDescriptor.Digest}");
+                var config = OciJson.Deserialize<ImageConfig>(_layout.ReadBlob(manifest.Config), $"config {manifest.Config.Digest}");
+                var summary = new ImageSummary
+                {
+                    Manifest = manifestDescriptor,
+                    Config = manifest.Config,
+                    Layers = manifest.Layers.ToList(),
+                    DiffIds = config.RootFs.DiffIds.ToList(),
+                    Created = config.Created,
+                    Os = config.Os,
+                    Architecture = config.Architecture,
+                    Variant = config.Variant,
+                    Author = config.Author,
+                    ContainerConfig = config.Config,
+                };
+                cache.Images[key] = summary;
+                cache.Dirty = true;
+                return summary;
+            }
+            catch (ImageModuleException e) when (e.Kind == ErrorKind.ObjectNotFound || e.Kind == ErrorKind.InvalidData)
+            {
+                return null;
+            }
+        }
+
+        private long UncompressedSize(Descriptor layer, StoreCache cache)
+        {
+            var key = layer.Digest.ToString();
+            if (cache.UncompressedSizes.TryGetValue(key, out var size)) return size;
+            if (!_layout.HasBlob(layer)) return 0;
+            size = MeasureUncompressed(layer);
+            cache.UncompressedSizes[key] = size;
+            cache.Dirty = true;
+            return size;
+        }
+
+        private long MeasureUncompressed(Descriptor layer)
+        {
+            if (layer.MediaType == MediaTypes.OciLayer || layer.MediaType == MediaTypes.DockerLayer) return layer.Size;
+            using var blob = _layout.OpenBlob(layer, verify: false);
+            using var tar = Decompression.Open(blob, out _);
+            var buffer = new byte[1 << 17];
+            long total = 0;
+            int n;
+            while ((n = tar.Read(buffer, 0, buffer.Length)) > 0) total += n;
+            return total;
+        }
+
+        public IReadOnlyList<ImageLayer> Layers(Image image, CancellationToken cancellationToken)
+        {
+            var all = List(cancellationToken);
+            var cache = _cache.Load();
+            var entry = _names.Find(image) ?? throw new ImageNotFoundException(image.ToString());
+            var summary = Summarize(entry, cache) ?? throw new ImageNotFoundException(image.ToString(), $"Image {image} has missing blobs in {_layout.Root}");
+            var config = OciJson.Deserialize<ImageConfig>(_layout.ReadBlob(summary.Config), $"config {summary.Config.Digest}");
+
+            var usersByDiffId = all.Where(i => i.Id != image.Id)
+                .SelectMany(i => i.LayerDiffIds.Select(d => (DiffId: d, Name: i.Name ?? i.ShortId)))
+                .GroupBy(x => x.DiffId)
+                .ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.Select(x => x.Name).Distinct().ToList());
+
+            var layers = new List<ImageLayer>();
+            var history = config.History ?? Array.Empty<HistoryEntry>();
+            var layerIndex = 0;
+            ImageLayer LayerAt(int i, HistoryEntry? h)
+            {
+                var descriptor = summary.Layers[i];
+                var diffId = i < summary.DiffIds.Count ? summary.DiffIds[i].ToString() : null;
+                return new ImageLayer
+                {
+                    Index = i,
+                    ImageName = image.Name ?? image.ShortId,
+                    ImageId = image.Id,
+                    DiffId = diffId,
+                    Digest = descriptor.Digest.ToString(),
+                    Size = UncompressedSize(descriptor, cache),
+                    CompressedSize = descriptor.Size,
+                    MediaType = descriptor.MediaType,
+                    CreatedBy = h?.CreatedBy,
+                    Created = h?.Created,
+                    Comment = h?.Comment,
+                    Author = h?.Author,
+                    SharedBy = diffId != null && usersByDiffId.TryGetValue(diffId, out var users) ? users : Array.Empty<string>(),
+                };
+            }
+            foreach (var h in history)
+            {
+                if (h.EmptyLayer)
+                {
+                    layers.Add(new ImageLayer
+                    {
+                        Index = Math.Max(0, layerIndex - 1),
+                        ImageName = image.Name ?? image.ShortId,
+                        ImageId = image.Id,
+                        CreatedBy = h.CreatedBy,
+                        Created = h.Created,
+                        Comment = h.Comment,
+                        Author = h.Author,
+                        EmptyLayer = true,
+                    });
+                }
+                else if (layerIndex < summary.Layers.Count)
+                {
+                    layers.Add(LayerAt(layerIndex++, h));
+                }
+            }
+            while (layerIndex < summary.Layers.Count) layers.Add(LayerAt(layerIndex++, null));
+            _cache.SaveIfDirty(cache);
+            // Newest first, like docker history.
+            layers.Reverse();
+            return layers;
+        }
+    }
+}
