@@ -52,23 +52,28 @@ namespace ImageModule.Commands
             var names = string.Join(", ", _images.Select(i => i.Name ?? i.ShortId).Distinct());
             if (!ShouldProcess(path, $"Save {names}")) return;
 
-            // One entry per manifest, carrying every name the user selected for it.
-            var items = _images.GroupBy(i => i.Digest ?? i.Id).Select(g =>
+            // A failure (a damaged blob, a full disk) is this archive's error, written like any other per-item error with
+            // a stable id; the archive writer has already removed its temporary output.
+            ForEachItem(path, () =>
             {
-                var first = g.First();
-                var references = g.Where(i => i.Name != null).Select(i => i.Name!).Distinct().ToList();
-                return new SaveItem(references, ManifestOf(first));
-            }).ToList();
-            var source = ContentOf(_images[0]);
-            var options = new SaveOptions
-            {
-                Format = Format,
-                Compress = Compress,
-                Overwrite = Force,
-                Platform = Platform is null ? null : Oci.Platform.Parse(Platform),
-            };
-            var written = Run((progress, ct) => ArchiveWriter.SaveAsync(source, items, path, options, progress, ct));
-            WriteObject(OutputPaths.Item(this, written));
+                // One entry per manifest, carrying every name the user selected for it.
+                var items = _images.GroupBy(i => i.Digest ?? i.Id).Select(g =>
+                {
+                    var first = g.First();
+                    var references = g.Where(i => i.Name != null).Select(i => i.Name!).Distinct().ToList();
+                    return new SaveItem(references, ManifestOf(first));
+                }).ToList();
+                var source = ContentOf(_images[0]);
+                var options = new SaveOptions
+                {
+                    Format = Format,
+                    Compress = Compress,
+                    Overwrite = Force,
+                    Platform = Platform is null ? null : Oci.Platform.Parse(Platform),
+                };
+                var written = Run((progress, ct) => ArchiveWriter.SaveAsync(source, items, path, options, progress, ct));
+                WriteObject(OutputPaths.Item(this, written));
+            });
         }
     }
 }
