@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using ImageModule.Completion;
 using ImageModule.References;
 using ImageModule.Registry;
 
@@ -13,7 +12,6 @@ namespace ImageModule.Commands
         /// <summary>Registry host[:port]; docker.io for Docker Hub.</summary>
         [Parameter(Mandatory = true, Position = 0)]
         [ValidateNotNullOrEmpty]
-        [ArgumentCompleter(typeof(RegistryCompleter))]
         public string Registry { get; set; } = "";
 
         protected override void ProcessRecord()
@@ -46,7 +44,6 @@ namespace ImageModule.Commands
     {
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
-        [ArgumentCompleter(typeof(RegistryCompleter))]
         public string Registry { get; set; } = "";
 
         protected override void ProcessRecord()

@@ -1,6 +1,5 @@
 using System.Linq;
 using System.Management.Automation;
-using ImageModule.Completion;
 using ImageModule.References;
 using ImageModule.Registry;
 
@@ -56,7 +55,6 @@ namespace ImageModule.Commands
         [Parameter(Mandatory = true, ParameterSetName = CatalogSet)]
         [Parameter(ParameterSetName = SearchSet)]
         [ValidateNotNullOrEmpty]
-        [ArgumentCompleter(typeof(RegistryCompleter))]
         public string Registry { get; set; } = "";
 
         /// <summary>Only results matching this wildcard.</summary>

@@ -1,6 +1,5 @@
 using System.Linq;
 using System.Management.Automation;
-using ImageModule.Completion;
 using ImageModule.Filesystem;
 
 namespace ImageModule.Commands
@@ -16,7 +15,6 @@ namespace ImageModule.Commands
         public string[]? Path { get; set; }
 
         [Parameter]
-        [ArgumentCompleter(typeof(PlatformCompleter))]
         public string? Platform { get; set; }
 
         protected override void ProcessRecord()

@@ -2,7 +2,6 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
-using ImageModule.Completion;
 using ImageModule.Archive;
 
 namespace ImageModule.Commands
@@ -31,7 +30,6 @@ namespace ImageModule.Commands
 
         /// <summary>For multi-platform images, the platform to save (default: all that are present).</summary>
         [Parameter]
-        [ArgumentCompleter(typeof(PlatformCompleter))]
         public string? Platform { get; set; }
 
         /// <summary>Overwrite an existing file.</summary>
