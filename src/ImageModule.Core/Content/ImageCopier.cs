@@ -17,7 +17,8 @@ namespace ImageModule.Content
     {
         public const int DefaultParallelism = 4;
 
-        /// <param name="platform">The platform to take from a multi-platform image (default: this machine's).</param>
+        /// <param name="platform">The platform asked for: taken from a multi-platform image, and required of a single-platform
+        /// one (PlatformNotFound). Null: <see cref="Platform.Default"/> from an index, any single image.</param>
         /// <param name="allPlatforms">Copy every image of an index and the index itself, digests unchanged.</param>
         /// <returns>The descriptor of what was named at the destination: a manifest, or the index.</returns>
         public static async Task<Descriptor> CopyAsync(ITarget source, string sourceReference, ITarget destination, string destinationReference,
@@ -32,15 +33,14 @@ namespace ImageModule.Content
                 var index = OciJson.Deserialize<ImageIndex>(rootBytes, $"index {root.Digest}");
                 var chosen = allPlatforms
                     ? index.Manifests.Where(m => MediaTypes.IsManifest(m.MediaType)).ToList()
-                    : index.Manifests.Where(m => MediaTypes.IsManifest(m.MediaType) && (platform ?? Platform.Current).Matches(m.Platform)).Take(1).ToList();
-                if (chosen.Count == 0)
-                    throw new ImageModuleException("PlatformNotFound", ErrorKind.ObjectNotFound,
-                        $"{sourceReference} has no image for {platform ?? Platform.Current}; it has {string.Join(", ", index.Manifests.Select(m => m.Platform?.ToString()).Where(p => p != null))}.", sourceReference);
+                    : index.Manifests.Where(m => MediaTypes.IsManifest(m.MediaType) && (platform ?? Platform.Default).Matches(m.Platform)).Take(1).ToList();
+                if (chosen.Count == 0) throw PlatformCheck.NotInIndex(sourceReference, platform ?? Platform.Default, index);
                 foreach (var child in chosen) images.Add((child, await ReadAllAsync(source, child, cancellationToken).ConfigureAwait(false)));
                 if (!allPlatforms) top = images[0];
             }
             else
             {
+                if (platform != null && !allPlatforms) await PlatformCheck.EnsureAsync(platform, source, rootBytes, sourceReference, cancellationToken).ConfigureAwait(false);
                 images.Add(top);
             }
             var blobs = images.Select(m => OciJson.Deserialize<Manifest>(m.Bytes, $"manifest {m.Descriptor.Digest}"))

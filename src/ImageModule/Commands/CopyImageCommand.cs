@@ -47,7 +47,7 @@ namespace ImageModule.Commands
             {
                 var source = ImageLocation.Parse(Source);
                 var destination = ImageLocation.Parse(Destination);
-                var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
+                var platform = PlatformParameter(Platform);
                 if (!ShouldProcess(destination.Text, $"Copy {source.Text}")) return;
                 var transfer = new ImageTransfer(
                     ClientsWith(ToRegistryCredential(SourceCredential) ?? GivenCredential),

@@ -62,9 +62,18 @@ namespace ImageModule.Commands
                 Format = Format,
                 Compress = Compress,
                 Overwrite = Force,
-                Platform = Platform is null ? null : Oci.Platform.Parse(Platform),
+                Platform = PlatformParameter(Platform),
             };
-            var written = Run((progress, ct) => ArchiveWriter.SaveAsync(source, items, path, options, progress, ct));
+            string written = "";
+            try
+            {
+                written = Run((progress, ct) => ArchiveWriter.SaveAsync(source, items, path, options, progress, ct));
+            }
+            catch (ImageModuleException e)
+            {
+                // One archive for every image: a failure stops the command, with its stable id (PlatformNotFound, …).
+                ThrowTerminatingError(ToErrorRecord(e));
+            }
             WriteObject(Format == SaveFormat.OciDirectory ? new DirectoryInfo(written) : (object)new FileInfo(written));
         }
     }
