@@ -81,8 +81,25 @@ namespace ImageModule.Oci
         /// </summary>
         public static Platform Default => FromEnvironment(Environment.GetEnvironmentVariable) ?? Host;
 
-        /// <summary>Same as <see cref="Default"/> (the earlier name; it was this machine's OS, which pulled windows images on Windows).</summary>
-        public static Platform Current => Default;
+        /// <summary>
+        /// <see cref="Default"/> for choices that must not fail (which image of an index a listing shows): a
+        /// DOCKER_DEFAULT_PLATFORM that is not a platform counts as unset here. (It was this machine's OS, which pulled
+        /// windows images on Windows.)
+        /// </summary>
+        public static Platform Current
+        {
+            get
+            {
+                try
+                {
+                    return Default;
+                }
+                catch (ImageModuleException)
+                {
+                    return Host;
+                }
+            }
+        }
 
         /// <summary>DOCKER_DEFAULT_PLATFORM parsed, or null when it is not set; a value that is not a platform is InvalidPlatform naming the variable.</summary>
         public static Platform? FromEnvironment(Func<string, string?> environment)

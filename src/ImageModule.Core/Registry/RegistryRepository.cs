@@ -194,6 +194,20 @@ namespace ImageModule.Registry
             if (response.StatusCode != HttpStatusCode.Accepted && !response.IsSuccessStatusCode) throw await ErrorAsync(response, Reference.WithoutTagOrDigest().WithDigest(manifest).ToString()).ConfigureAwait(false);
         }
 
+        /// <summary>
+        /// Deletes one tag and leaves the manifest and its other tags (DELETE /v2/&lt;name&gt;/manifests/&lt;tag&gt;, OCI
+        /// distribution spec 1.1). False when the registry does not delete tags alone (CNCF distribution answers 400
+        /// or 405), so the caller can fall back to deleting the manifest.
+        /// </summary>
+        public async Task<bool> TryDeleteTagAsync(string tag, CancellationToken cancellationToken)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Delete, Url("manifests/" + tag));
+            using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.Accepted || response.IsSuccessStatusCode) return true;
+            if (response.StatusCode == HttpStatusCode.BadRequest || response.StatusCode == HttpStatusCode.MethodNotAllowed) return false;
+            throw await ErrorAsync(response, Reference.WithoutTagOrDigest().Name + ":" + tag).ConfigureAwait(false);
+        }
+
         public async Task<Descriptor> ResolveAsync(string reference, CancellationToken cancellationToken)
         {
             var request = new HttpRequestMessage(HttpMethod.Get, Url("manifests/" + reference));

@@ -7,7 +7,7 @@ namespace ImageModule.Commands
     /// <summary>Logs in to a registry (docker login): checks the credentials, then stores them in the docker config file.</summary>
     [Cmdlet(VerbsCommunications.Connect, "ImageRegistry")]
     [OutputType(typeof(RegistryConnection))]
-    public sealed class ConnectImageRegistryCommand : RegistryCmdlet
+    public sealed class ConnectImageRegistryCommand : RemoteRegistryCmdlet
     {
         /// <summary>Registry host[:port]; docker.io for Docker Hub.</summary>
         [Parameter(Mandatory = true, Position = 0)]

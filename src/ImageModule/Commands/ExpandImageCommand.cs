@@ -40,7 +40,7 @@ namespace ImageModule.Commands
                     var options = new ExpandOptions { Platform = PlatformParameter(Platform), Warning = warnings.Enqueue };
                     Run((progress, ct) => ImageFilesystem.ExpandAsync(store, manifest, destination, options, progress, ct));
                     foreach (var warning in warnings) WriteWarning(warning);
-                    WriteObject(new DirectoryInfo(destination));
+                    WriteObject(OutputPaths.Item(this, destination));
                 });
             }
         }

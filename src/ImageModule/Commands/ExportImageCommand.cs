@@ -30,6 +30,11 @@ namespace ImageModule.Commands
                     WriteError(new ImageModuleException("FileExists", ErrorKind.ResourceExists, $"'{path}' already exists; use -Force to overwrite it.", path), path);
                     continue;
                 }
+                if (OutputPaths.MissingParent(path) is { } missing)
+                {
+                    WriteError(missing, path);
+                    continue;
+                }
                 if (!ShouldProcess(path, $"Export the filesystem of {image}")) continue;
                 ForEachItem(image, () =>
                 {
@@ -51,7 +56,7 @@ namespace ImageModule.Commands
                     {
                         if (File.Exists(temp)) File.Delete(temp);
                     }
-                    WriteObject(new FileInfo(path));
+                    WriteObject(OutputPaths.Item(this, path));
                 });
             }
         }

@@ -62,7 +62,23 @@ namespace ImageModule.Commands
 
         protected override void ProcessRecord()
         {
-            foreach (var path in ResolvePaths()) ForEachItem(path, () => Import(path));
+            foreach (var path in ResolvePaths()) ForEachItem(path, () => ImportChecked(path));
+        }
+
+        /// <summary>
+        /// A decompressor that meets corrupt data throws InvalidDataException, which is no IOException: named here as
+        /// the archive's fault, so it stays one item's non-terminating error and the next path is still imported.
+        /// </summary>
+        private void ImportChecked(string path)
+        {
+            try
+            {
+                Import(path);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new ImageModuleException(ArchiveErrors.CorruptTar, ErrorKind.InvalidData, $"'{path}' is corrupt: {e.Message}", path, e);
+            }
         }
 
         private IEnumerable<string> ResolvePaths()

@@ -46,6 +46,7 @@ namespace ImageModule.Commands
             {
                 ThrowTerminatingError(ToErrorRecord(new ImageModuleException("FileExists", ErrorKind.ResourceExists, $"'{path}' already exists; use -Force to overwrite it.", path)));
             }
+            if (OutputPaths.MissingParent(path) is { } missing) ThrowTerminatingError(ToErrorRecord(missing));
             var names = string.Join(", ", _images.Select(i => i.Name ?? i.ShortId).Distinct());
             if (!ShouldProcess(path, $"Save {names}")) return;
 
@@ -74,7 +75,7 @@ namespace ImageModule.Commands
                 // One archive for every image: a failure stops the command, with its stable id (PlatformNotFound, …).
                 ThrowTerminatingError(ToErrorRecord(e));
             }
-            WriteObject(Format == SaveFormat.OciDirectory ? new DirectoryInfo(written) : (object)new FileInfo(written));
+            WriteObject(OutputPaths.Item(this, written));
         }
     }
 }
