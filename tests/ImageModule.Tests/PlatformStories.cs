@@ -206,6 +206,20 @@ namespace ImageModule.EndToEnd
         }
 
         [Fact]
+        public void The_store_names_no_file_with_a_colon_which_Windows_cannot_hold()
+        {
+            PublishImages();
+            _session.SetVariable("multi", Multi);
+            _session.SetVariable("single", Single);
+            _session.SetVariable("tar", Rootfs.Create(_session.TempDir, "colon", 0, 11));
+            _session.Run("Install-Image $multi -AllPlatforms; Install-Image $single; Import-Image $tar -Name colon:1; Add-ImageTag colon:1 colon:2; Remove-Image colon:2");
+            Assert.Empty(_session.Errors);
+            var entries = Directory.EnumerateFileSystemEntries(_session.StorePath, "*", SearchOption.AllDirectories).ToList();
+            Assert.Contains(entries, e => e.Contains(Path.Combine("blobs", "sha256")));
+            Assert.DoesNotContain(entries.Select(e => Path.GetRelativePath(_session.StorePath, e)), e => e.Contains(':'));
+        }
+
+        [Fact]
         public void Reading_a_store_image_for_a_platform_it_is_not_is_PlatformNotFound()
         {
             _session.SetVariable("tar", Rootfs.Create(_session.TempDir, "read", 0, 9));
