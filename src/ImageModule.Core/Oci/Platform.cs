@@ -9,8 +9,10 @@ namespace ImageModule.Oci
     /// <summary>os/architecture[/variant] of an image (image-index.md#platform-variants).</summary>
     public sealed record Platform
     {
-        [JsonPropertyName("architecture")] public string Architecture { get; init; } = "";
-        [JsonPropertyName("os")] public string Os { get; init; } = "";
+        private readonly string _architecture = "", _os = "";
+
+        [JsonPropertyName("architecture")] public string Architecture { get => _architecture; init => _architecture = value ?? ""; }
+        [JsonPropertyName("os")] public string Os { get => _os; init => _os = value ?? ""; }
         [JsonPropertyName("os.version")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? OsVersion { get; init; }
         [JsonPropertyName("variant")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Variant { get; init; }
 

@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Archive;
 
 namespace ImageModule.Commands
@@ -30,6 +31,7 @@ namespace ImageModule.Commands
 
         /// <summary>For multi-platform images, the platform to save (default: all that are present).</summary>
         [Parameter]
+        [ArgumentCompleter(typeof(PlatformCompleter))]
         public string? Platform { get; set; }
 
         /// <summary>Overwrite an existing file.</summary>
@@ -50,32 +52,28 @@ namespace ImageModule.Commands
             var names = string.Join(", ", _images.Select(i => i.Name ?? i.ShortId).Distinct());
             if (!ShouldProcess(path, $"Save {names}")) return;
 
-            // One entry per manifest, carrying every name the user selected for it.
-            var items = _images.GroupBy(i => i.Digest ?? i.Id).Select(g =>
+            // A failure (a damaged blob, a full disk) is this archive's error, written like any other per-item error with
+            // a stable id; the archive writer has already removed its temporary output.
+            ForEachItem(path, () =>
             {
-                var first = g.First();
-                var references = g.Where(i => i.Name != null).Select(i => i.Name!).Distinct().ToList();
-                return new SaveItem(references, ManifestOf(first));
-            }).ToList();
-            var source = ContentOf(_images[0]);
-            var options = new SaveOptions
-            {
-                Format = Format,
-                Compress = Compress,
-                Overwrite = Force,
-                Platform = PlatformParameter(Platform),
-            };
-            string written = "";
-            try
-            {
-                written = Run((progress, ct) => ArchiveWriter.SaveAsync(source, items, path, options, progress, ct));
-            }
-            catch (ImageModuleException e)
-            {
-                // One archive for every image: a failure stops the command, with its stable id (PlatformNotFound, …).
-                ThrowTerminatingError(ToErrorRecord(e));
-            }
-            WriteObject(OutputPaths.Item(this, written));
+                // One entry per manifest, carrying every name the user selected for it.
+                var items = _images.GroupBy(i => i.Digest ?? i.Id).Select(g =>
+                {
+                    var first = g.First();
+                    var references = g.Where(i => i.Name != null).Select(i => i.Name!).Distinct().ToList();
+                    return new SaveItem(references, ManifestOf(first));
+                }).ToList();
+                var source = ContentOf(_images[0]);
+                var options = new SaveOptions
+                {
+                    Format = Format,
+                    Compress = Compress,
+                    Overwrite = Force,
+                    Platform = PlatformParameter(Platform),
+                };
+                var written = Run((progress, ct) => ArchiveWriter.SaveAsync(source, items, path, options, progress, ct));
+                WriteObject(OutputPaths.Item(this, written));
+            });
         }
     }
 }
