@@ -17,6 +17,9 @@ function Enter-TestIsolation {
     $saved = @{ Root = $root }
     foreach ($name in $script:IsolatedVariables) { $saved[$name] = [Environment]::GetEnvironmentVariable($name) }
     $env:DOCKER_CONFIG = Join-Path $root 'docker'
+    # An empty docker config, as after a fresh install: podman refuses to run when DOCKER_CONFIG names no file.
+    New-Item -ItemType Directory $env:DOCKER_CONFIG | Out-Null
+    Set-Content (Join-Path $env:DOCKER_CONFIG 'config.json') '{}'
     $env:IMAGEMODULE_REGISTRY_CONFIG = Join-Path $root 'registries.json'
     $env:IMAGEMODULE_STORE = Join-Path $root 'store'
     $saved
