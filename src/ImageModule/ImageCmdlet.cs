@@ -171,6 +171,7 @@ namespace ImageModule.Commands
             ErrorKind.ReadError => ErrorCategory.ReadError,
             ErrorKind.InvalidOperation => ErrorCategory.InvalidOperation,
             ErrorKind.SecurityError => ErrorCategory.SecurityError,
+            ErrorKind.OperationTimeout => ErrorCategory.OperationTimeout,
             _ => ErrorCategory.NotSpecified,
         };
     }

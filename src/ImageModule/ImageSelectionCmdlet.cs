@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Archive;
 using ImageModule.Content;
 using ImageModule.Engine;
@@ -18,6 +19,7 @@ namespace ImageModule.Commands
 
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageNameCompleter))]
         public string[] Name { get; set; } = new string[0];
 
         [Parameter(Mandatory = true, ParameterSetName = ByInputObject, ValueFromPipeline = true)]

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Engine;
 using ImageModule.References;
 using ImageModule.Store;
@@ -30,6 +31,7 @@ namespace ImageModule.Commands
         /// </summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(EngineCompleter))]
         public string? Engine { get; set; }
 
         protected IImageStore Store => _store ??= OpenStore();

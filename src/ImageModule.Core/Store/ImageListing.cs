@@ -182,10 +182,18 @@ namespace ImageModule.Store
             Problem = problem,
         };
 
+        /// <summary>A layer whose size is unknown (its count stopped at <see cref="ExpansionLimit"/>) counts as its compressed size.</summary>
         private long UncompressedSize(Descriptor layer, StoreCache cache)
         {
+            var size = RecordedUncompressedSize(layer, cache);
+            return size == ExpansionLimit.Unknown ? layer.Size : size;
+        }
+
+        private long RecordedUncompressedSize(Descriptor layer, StoreCache cache)
+        {
             var key = layer.Digest.ToString();
-            if (cache.UncompressedSizes.TryGetValue(key, out var size) && size >= 0) return size;
+            // A negative size other than "unknown" is a damaged cache entry: measured again.
+            if (cache.UncompressedSizes.TryGetValue(key, out var size) && (size >= 0 || size == ExpansionLimit.Unknown)) return size;
             if (!_layout.HasBlob(layer)) return 0;
             try
             {
@@ -204,11 +212,16 @@ namespace ImageModule.Store
         {
             if (layer.MediaType == MediaTypes.OciLayer || layer.MediaType == MediaTypes.DockerLayer) return layer.Size;
             using var blob = _layout.OpenBlob(layer, verify: false);
-            using var tar = Decompression.Open(blob, out _);
+            var compressed = new Archive.CountingReadStream(blob, _ => { });
+            using var tar = Decompression.Open(compressed, out _);
             var buffer = new byte[1 << 17];
             long total = 0;
             int n;
-            while ((n = tar.Read(buffer, 0, buffer.Length)) > 0) total += n;
+            while ((n = tar.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                total += n;
+                if (ExpansionLimit.Exceeded(compressed.Position, total)) return ExpansionLimit.Unknown;
+            }
             return total;
         }
 

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.References;
 using ImageModule.Registry;
 
@@ -12,6 +13,7 @@ namespace ImageModule.Commands
         /// <summary>Registry host[:port]; docker.io for Docker Hub.</summary>
         [Parameter(Mandatory = true, Position = 0)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(RegistryCompleter))]
         public string Registry { get; set; } = "";
 
         protected override void ProcessRecord()
@@ -44,6 +46,7 @@ namespace ImageModule.Commands
     {
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(RegistryCompleter))]
         public string Registry { get; set; } = "";
 
         protected override void ProcessRecord()

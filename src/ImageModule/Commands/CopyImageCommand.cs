@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Engine;
 using ImageModule.Store;
 using ImageModule.Transfer;
@@ -39,6 +40,7 @@ namespace ImageModule.Commands
 
         /// <summary>os/arch[/variant] to take from a multi-platform image (default: this machine's).</summary>
         [Parameter]
+        [ArgumentCompleter(typeof(PlatformCompleter))]
         public string? Platform { get; set; }
 
         /// <summary>Copy every platform of a multi-platform image and the index itself (skopeo copy --all).</summary>

@@ -1,6 +1,7 @@
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Filesystem;
 
 namespace ImageModule.Commands
@@ -15,6 +16,7 @@ namespace ImageModule.Commands
         public string DestinationPath { get; set; } = "";
 
         [Parameter]
+        [ArgumentCompleter(typeof(PlatformCompleter))]
         public string? Platform { get; set; }
 
         /// <summary>Unpack into a directory that is not empty.</summary>

@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Filesystem;
 
 namespace ImageModule.Commands
@@ -15,6 +16,7 @@ namespace ImageModule.Commands
         public string Path { get; set; } = "";
 
         [Parameter]
+        [ArgumentCompleter(typeof(PlatformCompleter))]
         public string? Platform { get; set; }
 
         [Parameter]

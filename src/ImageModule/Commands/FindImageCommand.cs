@@ -1,5 +1,6 @@
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.References;
 using ImageModule.Registry;
 
@@ -55,6 +56,7 @@ namespace ImageModule.Commands
         [Parameter(Mandatory = true, ParameterSetName = CatalogSet)]
         [Parameter(ParameterSetName = SearchSet)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(RegistryCompleter))]
         public string Registry { get; set; } = "";
 
         /// <summary>Only results matching this wildcard.</summary>

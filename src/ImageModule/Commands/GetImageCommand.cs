@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 
 namespace ImageModule.Commands
 {
@@ -18,10 +19,12 @@ namespace ImageModule.Commands
         [Parameter(Position = 0, ParameterSetName = ByName, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageNameCompleter))]
         public string[]? Name { get; set; }
 
         [Parameter(Mandatory = true, ParameterSetName = ById, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageIdCompleter))]
         public string[] Id { get; set; } = new string[0];
 
         [Parameter(Mandatory = true, ParameterSetName = ByDigest, ValueFromPipelineByPropertyName = true)]

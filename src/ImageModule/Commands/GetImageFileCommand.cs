@@ -1,5 +1,6 @@
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Filesystem;
 
 namespace ImageModule.Commands
@@ -15,6 +16,7 @@ namespace ImageModule.Commands
         public string[]? Path { get; set; }
 
         [Parameter]
+        [ArgumentCompleter(typeof(PlatformCompleter))]
         public string? Platform { get; set; }
 
         protected override void ProcessRecord()

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Collections.ObjectModel;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Compression;
 using ImageModule.Archive;
 using ImageModule.Content;
@@ -46,6 +47,7 @@ namespace ImageModule.Commands
 
         /// <summary>Platform of a filesystem tarball, e.g. linux/arm64 (default: this machine's).</summary>
         [Parameter]
+        [ArgumentCompleter(typeof(PlatformCompleter))]
         public string? Platform { get; set; }
 
         /// <summary>Commit message recorded in the history of a filesystem tarball import.</summary>

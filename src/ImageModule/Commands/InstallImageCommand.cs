@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Content;
 using ImageModule.Engine;
 using ImageModule.Registry;
@@ -19,10 +20,12 @@ namespace ImageModule.Commands
     {
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageNameCompleter))]
         public string[] Name { get; set; } = new string[0];
 
         /// <summary>os/arch[/variant] to pick from a multi-platform image (default: this machine's).</summary>
         [Parameter]
+        [ArgumentCompleter(typeof(PlatformCompleter))]
         public string? Platform { get; set; }
 
         /// <summary>Keep every platform of a multi-platform image (the whole index), digests unchanged.</summary>

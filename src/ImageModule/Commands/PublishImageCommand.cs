@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Content;
 using ImageModule.Engine;
 using ImageModule.References;
@@ -18,6 +19,7 @@ namespace ImageModule.Commands
 
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageNameCompleter))]
         public string Name { get; set; } = "";
 
         [Parameter(Mandatory = true, ParameterSetName = ByInputObject, ValueFromPipeline = true)]

@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Archive;
 
 namespace ImageModule.Commands
@@ -30,6 +31,7 @@ namespace ImageModule.Commands
 
         /// <summary>For multi-platform images, the platform to save (default: all that are present).</summary>
         [Parameter]
+        [ArgumentCompleter(typeof(PlatformCompleter))]
         public string? Platform { get; set; }
 
         /// <summary>Overwrite an existing file.</summary>
