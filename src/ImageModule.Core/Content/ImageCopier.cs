@@ -18,7 +18,8 @@ namespace ImageModule.Content
     {
         public const int DefaultParallelism = 4;
 
-        /// <param name="platform">The platform to take from a multi-platform image (default: this machine's).</param>
+        /// <param name="platform">The platform asked for: taken from a multi-platform image, and required of a single-platform
+        /// one (PlatformNotFound). Null: <see cref="Platform.Default"/> from an index, any single image.</param>
         /// <param name="allPlatforms">Copy every image of an index and the index itself, digests unchanged.</param>
         /// <returns>The descriptor of what was named at the destination: a manifest, or the index.</returns>
         public static async Task<Descriptor> CopyAsync(ITarget source, string sourceReference, ITarget destination, string destinationReference,
@@ -32,15 +33,14 @@ namespace ImageModule.Content
             if (MediaTypes.IsIndex(OciJson.PeekMediaType(rootBytes) ?? root.MediaType))
             {
                 var index = ImageValidation.Index(rootBytes, root);
-                var chosen = allPlatforms
+                var want = allPlatforms ? null : platform ?? Platform.Default;
+                var chosen = want is null
                     ? index.Manifests.Where(m => MediaTypes.IsManifest(m.MediaType)).ToList()
-                    : index.Manifests.Where(m => MediaTypes.IsManifest(m.MediaType) && (platform ?? Platform.Current).Matches(m.Platform)).Take(1).ToList();
-                if (chosen.Count == 0)
-                    throw new ImageModuleException("PlatformNotFound", ErrorKind.ObjectNotFound,
-                        $"{sourceReference} has no image for {platform ?? Platform.Current}; it has {string.Join(", ", index.Manifests.Select(m => m.Platform?.ToString()).Where(p => p != null))}.", sourceReference);
+                    : index.Manifests.Where(m => MediaTypes.IsManifest(m.MediaType) && want.Matches(m.Platform)).Take(1).ToList();
+                if (chosen.Count == 0) throw PlatformCheck.NotInIndex(sourceReference, want!, index);
                 foreach (var child in chosen)
                 {
-                    Narrator.Say(allPlatforms ? $"Taking {child.Platform} ({child.Digest})." : $"Picked {child.Platform} ({child.Digest}) for {platform ?? Platform.Current}.");
+                    Narrator.Say(want is null ? $"Taking {child.Platform} ({child.Digest})." : $"Picked {child.Platform} ({child.Digest}) for {want}.");
                     images.Add((child, await ReadAllAsync(source, child, cancellationToken).ConfigureAwait(false)));
                 }
                 if (!allPlatforms) top = images[0];
@@ -57,7 +57,9 @@ namespace ImageModule.Content
                 var config = manifestsRead[i].Config;
                 if (configs.ContainsKey(config.Digest)) continue;
                 var bytes = await ReadAllAsync(source, config, cancellationToken, ImageValidation.MaxConfigBytes).ConfigureAwait(false);
-                ImageValidation.Config(bytes, config, manifestsRead[i]);
+                var parsed = ImageValidation.Config(bytes, config, manifestsRead[i]);
+                // An asked-for platform holds for a single-platform image too (and for what an index entry claims).
+                if (platform != null && !allPlatforms) PlatformCheck.Ensure(platform, parsed, sourceReference);
                 configs[config.Digest] = bytes;
             }
             var blobs = manifestsRead.SelectMany(m => new[] { m.Config }.Concat(m.Layers)).GroupBy(b => b.Digest).Select(g => g.First()).ToList();

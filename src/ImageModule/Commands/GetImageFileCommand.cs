@@ -28,7 +28,7 @@ namespace ImageModule.Commands
                 {
                     var manifest = ManifestOf(image);
                     var store = ContentOf(image);
-                    var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
+                    var platform = PlatformParameter(Platform);
                     var files = Run((_, ct) => ImageFilesystem.ListFilesAsync(store, manifest, platform, ct));
                     foreach (var file in files)
                     {

@@ -69,7 +69,7 @@ namespace ImageModule.Commands
                     Format = Format,
                     Compress = Compress,
                     Overwrite = Force,
-                    Platform = Platform is null ? null : Oci.Platform.Parse(Platform),
+                    Platform = PlatformParameter(Platform),
                 };
                 var written = Run((progress, ct) => ArchiveWriter.SaveAsync(source, items, path, options, progress, ct));
                 WriteObject(OutputPaths.Item(this, written));
