@@ -140,6 +140,7 @@ namespace ImageModule.Commands
                 var items = loaded.Select(l => new SaveItem(l.Reference is null ? Array.Empty<string>() : new[] { ImageReference.Parse(l.Reference).ToString() }, l.Manifest)).ToList();
                 foreach (var unnamed in loaded.Where(l => l.Reference is null)) Run((_, ct) => staging.KeepUnnamedAsync(unnamed.Manifest, ct));
                 var ids = new HashSet<string>(Run((_, ct) => staging.ListAsync(ct)).Select(i => i.Id));
+                ProgressActivity = $"Loading {System.IO.Path.GetFileName(path)} into {engine.Kind}";
                 Run((progress, ct) => engine.LoadFromAsync(staging, items, progress, ct));
                 Invalidate();
                 var names = new HashSet<string>(items.SelectMany(i => i.References));
@@ -155,6 +156,7 @@ namespace ImageModule.Commands
 
         private IReadOnlyList<LoadedImage> Load(string path, ITarget target)
         {
+            ProgressActivity = $"Importing {path}";
             var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
             var format = Directory.Exists(path)
                 ? new ArchiveFormat(ArchiveKind.OciLayoutDirectory, ArchiveCompression.None)

@@ -71,6 +71,7 @@ namespace ImageModule.Commands
                     Overwrite = Force,
                     Platform = Platform is null ? null : Oci.Platform.Parse(Platform),
                 };
+                ProgressActivity = $"Saving {names} to {path}";
                 var written = Run((progress, ct) => ArchiveWriter.SaveAsync(source, items, path, options, progress, ct));
                 WriteObject(OutputPaths.Item(this, written));
             });
