@@ -60,6 +60,8 @@ namespace ImageModule.Engine
         public Version? ApiVersion { get; private set; }
         /// <summary>The engine's own version string, from GET /version.</summary>
         public string? EngineVersion { get; private set; }
+        /// <summary>The engine's OS and architecture, from GET /version (null before the first call).</summary>
+        public Platform? EnginePlatform { get; private set; }
 
         public ITarget Content => _content ??= new EngineContent(this);
 
@@ -98,6 +100,9 @@ namespace ImageModule.Engine
                 var engineApi = Version.TryParse(version.APIVersion, out var parsed) ? parsed : MaxApiVersion;
                 ApiVersion = engineApi < MaxApiVersion ? engineApi : MaxApiVersion;
                 EngineVersion = version.Version;
+                EnginePlatform = string.IsNullOrEmpty(version.Os) || string.IsNullOrEmpty(version.Arch)
+                    ? null
+                    : Platform.Normalize(new Platform { Os = version.Os.ToLowerInvariant(), Architecture = version.Arch.ToLowerInvariant() });
                 _client = EngineClientFactory.Create(Endpoint, ApiVersion, _tls);
                 return _client;
             }
@@ -244,6 +249,19 @@ namespace ImageModule.Engine
             new(EngineErrors.Unreachable, ErrorKind.ConnectionError,
                 $"Cannot reach the {Kind} engine at {Location} ({reason}). Is it running? (podman: podman system service; docker: dockerd)",
                 Location, inner);
+
+        /// <summary>
+        /// The platform images are chosen for when none is asked, for this engine: DOCKER_DEFAULT_PLATFORM as docker reads
+        /// it, else the engine's own OS and architecture (a Windows engine in Windows-containers mode says windows), else
+        /// <see cref="Platform.Default"/>.
+        /// </summary>
+        public async Task<Platform> DefaultPlatformAsync(CancellationToken cancellationToken)
+        {
+            var configured = Platform.FromEnvironment(Environment.GetEnvironmentVariable);
+            if (configured != null) return configured;
+            await ClientAsync(cancellationToken).ConfigureAwait(false);
+            return EnginePlatform ?? Platform.Default;
+        }
 
         // ---- listing -------------------------------------------------------------------------------------------
 
@@ -524,6 +542,8 @@ namespace ImageModule.Engine
             IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
         {
             var client = await ClientAsync(cancellationToken).ConfigureAwait(false);
+            // A multi-platform store image goes to the engine as the engine's platform (docker load takes one image).
+            var preferred = await DefaultPlatformAsync(cancellationToken).ConfigureAwait(false);
             var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 8 << 20, resumeWriterThreshold: 4 << 20, useSynchronizationContext: false));
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var writer = Task.Run(async () =>
@@ -532,7 +552,7 @@ namespace ImageModule.Engine
                 {
                     using (var body = pipe.Writer.AsStream(leaveOpen: true))
                     {
-                        await ArchiveWriter.SaveAsync(source, images, body, new SaveOptions { Format = SaveFormat.DockerAndOci }, progress, linked.Token).ConfigureAwait(false);
+                        await ArchiveWriter.SaveAsync(source, images, body, new SaveOptions { Format = SaveFormat.DockerAndOci, PreferredPlatform = preferred }, progress, linked.Token).ConfigureAwait(false);
                     }
                     await pipe.Writer.CompleteAsync().ConfigureAwait(false);
                 }

@@ -38,7 +38,7 @@ namespace ImageModule.Commands
         [ValidateNotNullOrEmpty]
         public string Destination { get; set; } = "";
 
-        /// <summary>os/arch[/variant] to take from a multi-platform image (default: this machine's).</summary>
+        /// <summary>os/arch[/variant] to take from a multi-platform image, and to require of a single-platform one (default: DOCKER_DEFAULT_PLATFORM, else linux on this machine's architecture).</summary>
         [Parameter]
         [ArgumentCompleter(typeof(PlatformCompleter))]
         public string? Platform { get; set; }
@@ -64,7 +64,7 @@ namespace ImageModule.Commands
             {
                 var destination = Resolved(ImageLocation.Parse(Destination));
                 var source = InputObject is null ? Resolved(ImageLocation.Parse(Source)) : LocationOf(InputObject);
-                var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
+                var platform = PlatformParameter(Platform);
                 if (!ShouldProcess(destination.Text, $"Copy {source.Text}")) return;
                 Func<OciStore> store = OpenEmbeddedStore;
                 Func<EngineStore> engine = () => OpenEngine(UsesEngine ? Engine! : "Docker");

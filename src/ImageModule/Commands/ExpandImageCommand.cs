@@ -25,7 +25,7 @@ namespace ImageModule.Commands
 
         protected override void ProcessRecord()
         {
-            foreach (var image in SelectedImages())
+            foreach (var image in UsableImages())
             {
                 var destination = SessionState.Path.GetUnresolvedProviderPathFromPSPath(DestinationPath);
                 if (Directory.Exists(destination) && Directory.EnumerateFileSystemEntries(destination).Any() && !Force)
@@ -39,7 +39,7 @@ namespace ImageModule.Commands
                     var manifest = ManifestOf(image);
                     var store = ContentOf(image);
                     var warnings = new System.Collections.Concurrent.ConcurrentQueue<string>();
-                    var options = new ExpandOptions { Platform = Platform is null ? null : Oci.Platform.Parse(Platform), Warning = warnings.Enqueue };
+                    var options = new ExpandOptions { Platform = PlatformParameter(Platform), Warning = warnings.Enqueue };
                     ProgressActivity = $"Expanding {image} into {destination}";
                     Run((progress, ct) => ImageFilesystem.ExpandAsync(store, manifest, destination, options, progress, ct));
                     foreach (var warning in warnings) WriteWarning(warning);

@@ -24,7 +24,7 @@ namespace ImageModule.Commands
 
         protected override void ProcessRecord()
         {
-            foreach (var image in SelectedImages())
+            foreach (var image in UsableImages())
             {
                 var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
                 if (File.Exists(path) && !Force)
@@ -42,7 +42,7 @@ namespace ImageModule.Commands
                 {
                     var manifest = ManifestOf(image);
                     var store = ContentOf(image);
-                    var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
+                    var platform = PlatformParameter(Platform);
                     var temp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path)!, "." + System.IO.Path.GetFileName(path) + ".tmp-" + Guid.NewGuid().ToString("N").Substring(0, 8));
                     try
                     {

@@ -22,13 +22,13 @@ namespace ImageModule.Commands
         protected override void ProcessRecord()
         {
             var patterns = Path?.Select(p => new WildcardPattern(p.TrimStart('/'), WildcardOptions.IgnoreCase | WildcardOptions.CultureInvariant)).ToList();
-            foreach (var image in SelectedImages())
+            foreach (var image in UsableImages())
             {
                 ForEachItem(image, () =>
                 {
                     var manifest = ManifestOf(image);
                     var store = ContentOf(image);
-                    var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
+                    var platform = PlatformParameter(Platform);
                     var files = Run((_, ct) => ImageFilesystem.ListFilesAsync(store, manifest, platform, ct));
                     var imageName = image.Name ?? image.ShortId;
                     foreach (var file in files)

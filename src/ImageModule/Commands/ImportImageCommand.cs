@@ -45,7 +45,7 @@ namespace ImageModule.Commands
         [Parameter]
         public string[] Change { get; set; } = new string[0];
 
-        /// <summary>Platform of a filesystem tarball, e.g. linux/arm64 (default: this machine's).</summary>
+        /// <summary>Platform of a filesystem tarball, e.g. linux/arm64 (default: DOCKER_DEFAULT_PLATFORM, else linux on this machine's architecture; with -Engine, the engine's).</summary>
         [Parameter]
         [ArgumentCompleter(typeof(PlatformCompleter))]
         public string? Platform { get; set; }
@@ -56,6 +56,8 @@ namespace ImageModule.Commands
 
         protected override void BeginProcessing()
         {
+            base.BeginProcessing();
+            _ = PlatformParameter(Platform, orEnvironment: true);
             if (Name != null && !ImageReference.TryParse(Name, out _, out var reason))
                 ThrowTerminatingError(ToErrorRecord(new InvalidReferenceException(Name, reason!), Name));
         }
@@ -136,7 +138,8 @@ namespace ImageModule.Commands
             var staging = new OciStore(System.IO.Path.Combine(OpenEmbeddedStore().Layout.TempDirectory, "import-" + Guid.NewGuid().ToString("N").Substring(0, 12)));
             try
             {
-                var loaded = Load(path, staging.Content);
+                // docker import: the engine's platform when none is asked.
+                var loaded = Load(path, staging.Content, PlatformParameter(Platform, orEnvironment: true) ?? Run((_, ct) => engine.DefaultPlatformAsync(ct)));
                 var items = loaded.Select(l => new SaveItem(l.Reference is null ? Array.Empty<string>() : new[] { ImageReference.Parse(l.Reference).ToString() }, l.Manifest)).ToList();
                 foreach (var unnamed in loaded.Where(l => l.Reference is null)) Run((_, ct) => staging.KeepUnnamedAsync(unnamed.Manifest, ct));
                 var ids = new HashSet<string>(Run((_, ct) => staging.ListAsync(ct)).Select(i => i.Id));
@@ -154,10 +157,12 @@ namespace ImageModule.Commands
             }
         }
 
-        private IReadOnlyList<LoadedImage> Load(string path, ITarget target)
+        /// <param name="rootfsPlatform">The platform a filesystem tarball's image is made for (default: -Platform, DOCKER_DEFAULT_PLATFORM, linux on this machine's architecture).</param>
+        private IReadOnlyList<LoadedImage> Load(string path, ITarget target, Oci.Platform? rootfsPlatform = null)
         {
             ProgressActivity = $"Importing {path}";
-            var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
+            var asked = PlatformParameter(Platform);
+            var platform = rootfsPlatform ?? PlatformParameter(Platform, orEnvironment: true);
             var format = Directory.Exists(path)
                 ? new ArchiveFormat(ArchiveKind.OciLayoutDirectory, ArchiveCompression.None)
                 : Run((_, ct) => ArchiveFormat.DetectAsync(path, ct));
@@ -166,7 +171,7 @@ namespace ImageModule.Commands
                 var options = new RootfsImportOptions { Name = Name, Changes = Change, Platform = platform, Message = Message };
                 return new[] { Run((progress, ct) => RootfsImporter.ImportAsync(path, target, options, progress, ct)) };
             }
-            if (Change.Length > 0 || Message != null || platform != null)
+            if (Change.Length > 0 || Message != null || asked != null)
                 WriteWarning($"-Change, -Message and -Platform apply to filesystem tarballs; '{path}' is an image archive ({format.Kind}), so they were ignored.");
             return Run((progress, ct) => ArchiveLoader.LoadAsync(path, target, new LoadOptions { Name = Name }, progress, ct));
         }

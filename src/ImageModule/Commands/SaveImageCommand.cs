@@ -38,7 +38,7 @@ namespace ImageModule.Commands
         [Parameter]
         public SwitchParameter Force { get; set; }
 
-        protected override void ProcessRecord() => _images.AddRange(SelectedImages());
+        protected override void ProcessRecord() => _images.AddRange(UsableImages());
 
         protected override void EndProcessing()
         {
@@ -69,7 +69,7 @@ namespace ImageModule.Commands
                     Format = Format,
                     Compress = Compress,
                     Overwrite = Force,
-                    Platform = Platform is null ? null : Oci.Platform.Parse(Platform),
+                    Platform = PlatformParameter(Platform),
                 };
                 ProgressActivity = $"Saving {names} to {path}";
                 var written = Run((progress, ct) => ArchiveWriter.SaveAsync(source, items, path, options, progress, ct));

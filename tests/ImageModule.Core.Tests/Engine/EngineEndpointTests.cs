@@ -89,6 +89,39 @@ namespace ImageModule.Tests.Engine
         }
 
         [Fact]
+        public async Task The_default_platform_for_an_engine_is_the_one_it_reports()
+        {
+            // A stand-in engine on loopback answering GET /version as a Windows arm64 engine would.
+            using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+            var serve = Task.Run(async () =>
+            {
+                for (var i = 0; i < 4; i++)
+                {
+                    using var client = await listener.AcceptTcpClientAsync();
+                    var stream = client.GetStream();
+                    var buffer = new byte[8192];
+                    var request = "";
+                    while (!request.Contains("\r\n\r\n"))
+                    {
+                        var n = await stream.ReadAsync(buffer);
+                        if (n == 0) break;
+                        request += System.Text.Encoding.ASCII.GetString(buffer, 0, n);
+                    }
+                    var body = "{\"Version\":\"24.0.0\",\"ApiVersion\":\"1.43\",\"Os\":\"windows\",\"Arch\":\"arm64\"}";
+                    var response = $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}";
+                    await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(response));
+                }
+            });
+            using var engine = new EngineStore(EngineEndpoint.Resolve($"tcp://127.0.0.1:{port}", Env()));
+            var platform = await engine.DefaultPlatformAsync(CancellationToken.None);
+            Assert.Equal("windows/arm64", platform.ToString());
+            Assert.Equal("windows/arm64", engine.EnginePlatform!.ToString());
+            listener.Stop();
+        }
+
+        [Fact]
         public void Podman_is_the_rootless_socket_if_present_then_the_rootful_one()
         {
             Directory.CreateDirectory(Path.Combine(_dir, "podman"));
