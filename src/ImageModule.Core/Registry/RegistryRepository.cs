@@ -246,6 +246,7 @@ namespace ImageModule.Registry
             var digest = Digest.Compute(bytes);
             if (Digest.TryParse(reference, out var pinned) && pinned != digest) throw new DigestMismatchException(pinned.ToString(), digest.ToString(), Reference.ToString());
             _manifests[digest] = bytes;
+            Narrator.Say($"Resolved {name} to {digest}.");
             // The registry gave this digest for the repository: what the store lists as the image's RepoDigests.
             Origins?.Record(digest, Reference.Registry, Reference.Repository);
             var mediaType = document.MediaType;
