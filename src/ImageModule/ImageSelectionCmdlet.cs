@@ -40,6 +40,17 @@ namespace ImageModule.Commands
             }
         }
 
+        /// <summary>
+        /// The selected images whose blobs can be read: a damaged one (Status Incomplete or Corrupt) is reported as
+        /// ImageDamaged, saying what is wrong and how to repair it, and skipped; the rest of the pipeline goes on.
+        /// </summary>
+        protected IEnumerable<Image> UsableImages() => SelectedImages().Where(image =>
+        {
+            if (image.Status == ImageStatus.Ok) return true;
+            WriteError(DamagedImage.Error(image.ToString(), image.Status, image.Problem), image);
+            return false;
+        });
+
         /// <summary>The manifest (or index) descriptor of an image, in the content <see cref="ContentOf"/> gives.</summary>
         protected Oci.Descriptor ManifestOf(Image image)
         {

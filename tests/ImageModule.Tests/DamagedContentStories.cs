@@ -165,5 +165,41 @@ namespace ImageModule.EndToEnd
             var renamed = Assert.Single(_session.Objects("Import-Image $upper -Name whole:v1"));
             Assert.Equal("docker.io/library/whole:v1", (string)renamed.Name);
         }
+    
+
+        [Fact]
+        public void An_image_with_a_corrupt_config_stays_listed_as_Corrupt_is_refused_by_Save_Image_and_removed_by_name()
+        {
+            ImportSmall("damaged:1");
+            ImportSmall("fine:1");
+            var id = (string)_session.Objects("Get-Image damaged:1").Single().Id;
+            var config = Path.Combine(_session.StorePath, "blobs", "sha256", id.Substring(7));
+            var bytes = File.ReadAllBytes(config);
+            bytes[bytes.Length / 2] ^= 0x20;
+            File.WriteAllBytes(config, bytes);
+            File.Delete(Path.Combine(_session.StorePath, ".imagemodule", "cache.json"));
+
+            var images = _session.Objects("Get-Image");
+            Assert.Equal(2, images.Count);
+            var damaged = images.Single(i => (string)i.Name == "docker.io/library/damaged:1");
+            Assert.Equal("Corrupt", damaged.Status.ToString());
+            Assert.Contains(id, (string)damaged.Problem);
+            var shown = _session.RunAndRender("Get-Image");
+            Assert.Contains("damaged", shown);
+            Assert.Contains("docker.io/library/damaged:1 (Corrupt)", shown); // the warning under the table
+
+            var archive = Path.Combine(_session.TempDir, "out.tar");
+            _session.SetVariable("archive", archive);
+            var after = _session.Run("Save-Image damaged:1 $archive; 'went on'");
+            var error = Assert.Single(_session.Errors);
+            Assert.Equal("ImageDamaged,ImageModule.Commands.SaveImageCommand", error.FullyQualifiedErrorId);
+            Assert.Contains("Corrupt", error.Exception.Message);
+            Assert.Equal("went on", after.Last().BaseObject);
+            Assert.False(File.Exists(archive));
+
+            _session.Run("Remove-Image damaged:1");
+            Assert.Empty(_session.Errors);
+            Assert.Equal(new[] { "docker.io/library/fine:1" }, _session.Objects("Get-Image").Select(i => (string)i.Name));
+        }
     }
 }

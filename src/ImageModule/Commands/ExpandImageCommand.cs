@@ -25,7 +25,7 @@ namespace ImageModule.Commands
 
         protected override void ProcessRecord()
         {
-            foreach (var image in SelectedImages())
+            foreach (var image in UsableImages())
             {
                 var destination = SessionState.Path.GetUnresolvedProviderPathFromPSPath(DestinationPath);
                 if (Directory.Exists(destination) && Directory.EnumerateFileSystemEntries(destination).Any() && !Force)

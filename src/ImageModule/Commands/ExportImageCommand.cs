@@ -24,7 +24,7 @@ namespace ImageModule.Commands
 
         protected override void ProcessRecord()
         {
-            foreach (var image in SelectedImages())
+            foreach (var image in UsableImages())
             {
                 var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
                 if (File.Exists(path) && !Force)

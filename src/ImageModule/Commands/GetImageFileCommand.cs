@@ -22,7 +22,7 @@ namespace ImageModule.Commands
         protected override void ProcessRecord()
         {
             var patterns = Path?.Select(p => new WildcardPattern(p.TrimStart('/'), WildcardOptions.IgnoreCase | WildcardOptions.CultureInvariant)).ToList();
-            foreach (var image in SelectedImages())
+            foreach (var image in UsableImages())
             {
                 ForEachItem(image, () =>
                 {

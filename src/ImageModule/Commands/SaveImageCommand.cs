@@ -38,7 +38,7 @@ namespace ImageModule.Commands
         [Parameter]
         public SwitchParameter Force { get; set; }
 
-        protected override void ProcessRecord() => _images.AddRange(SelectedImages());
+        protected override void ProcessRecord() => _images.AddRange(UsableImages());
 
         protected override void EndProcessing()
         {
