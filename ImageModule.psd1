@@ -21,8 +21,9 @@
     VariablesToExport    = @()
     PrivateData          = @{
         PSData = @{
-            Tags       = @('container', 'docker', 'oci', 'image', 'registry', 'podman', 'skopeo')
-            ProjectUri = 'https://example.invalid/imagemodule'
+            # No ProjectUri or HelpInfoUri: the project has no public home yet, and a made-up address would send
+            # users (and Update-Help) nowhere. Full help ships in en-US.
+            Tags = @('container', 'docker', 'oci', 'image', 'registry', 'podman', 'skopeo')
         }
     }
 }

@@ -47,8 +47,25 @@ namespace ImageModule
         /// <summary>"Store", "Docker" or "Podman".</summary>
         public string StoreKind { get; init; } = "Store";
         public bool Dangling => Name is null;
+        /// <summary>Ok, or what keeps the image from being used: Incomplete (a blob is missing) or Corrupt (a blob is unreadable).</summary>
+        public ImageStatus Status { get; init; } = ImageStatus.Ok;
+        /// <summary>What is wrong when <see cref="Status"/> is not Ok (which blob, and how), else null.</summary>
+        public string? Problem { get; init; }
 
         public override string ToString() => Name ?? Id;
+    }
+
+    /// <summary>
+    /// Whether an image's blobs are all there and readable. Every index.json entry is listed, whatever its state, so a
+    /// damaged image can be seen, removed by name, and repaired (Test-ImageStore, Repair-ImageStore).
+    /// </summary>
+    public enum ImageStatus
+    {
+        Ok,
+        /// <summary>A blob the image needs (manifest, config or layer) is not in the store.</summary>
+        Incomplete,
+        /// <summary>A blob the image needs is there but unreadable: not valid JSON, or not what its digest names.</summary>
+        Corrupt,
     }
 
     /// <summary>One filesystem layer of an image, with its history entry merged in (docker history).</summary>

@@ -20,6 +20,7 @@ namespace ImageModule
         ReadError,
         InvalidOperation,
         SecurityError,
+        OperationTimeout,
     }
 
     /// <summary>

@@ -35,6 +35,39 @@ namespace ImageModule.Commands
         /// <summary>Releases what a command opened (engine connections).</summary>
         protected virtual void DisposeResources() { }
 
+        private Oci.Platform? _platform;
+        private bool _platformParsed;
+
+        /// <summary>A -Platform value is checked before any input is processed (see <see cref="PlatformParameter"/>).</summary>
+        protected override void BeginProcessing()
+        {
+            if (MyInvocation.BoundParameters.TryGetValue("Platform", out var value) && value is string text) PlatformParameter(text);
+        }
+
+        /// <summary>
+        /// The -Platform the command was given, parsed once. A value that is not os/arch[/variant] with known names stops
+        /// the command as a wrong parameter does (terminating InvalidPlatform, InvalidArgument), before any item.
+        /// <paramref name="orEnvironment"/>: without -Platform, DOCKER_DEFAULT_PLATFORM counts as given (docker pull and
+        /// docker import read it as their --platform).
+        /// </summary>
+        protected Oci.Platform? PlatformParameter(string? text, bool orEnvironment = false)
+        {
+            if (text is null && !orEnvironment) return null;
+            if (!_platformParsed)
+            {
+                try
+                {
+                    _platform = text is null ? Oci.Platform.FromEnvironment(Environment.GetEnvironmentVariable) : Oci.Platform.Parse(text);
+                }
+                catch (ImageModuleException e)
+                {
+                    ThrowTerminatingError(ToErrorRecord(e));
+                }
+                _platformParsed = true;
+            }
+            return _platform;
+        }
+
         /// <summary>Runs core work to completion while writing its progress; rethrows its exception unwrapped.</summary>
         protected T Run<T>(Func<IProgress<OperationProgress>, CancellationToken, Task<T>> operation)
         {
@@ -171,6 +204,7 @@ namespace ImageModule.Commands
             ErrorKind.ReadError => ErrorCategory.ReadError,
             ErrorKind.InvalidOperation => ErrorCategory.InvalidOperation,
             ErrorKind.SecurityError => ErrorCategory.SecurityError,
+            ErrorKind.OperationTimeout => ErrorCategory.OperationTimeout,
             _ => ErrorCategory.NotSpecified,
         };
     }

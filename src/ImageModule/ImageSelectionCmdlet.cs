@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Archive;
 using ImageModule.Content;
 using ImageModule.Engine;
@@ -18,6 +19,7 @@ namespace ImageModule.Commands
 
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageNameCompleter))]
         public string[] Name { get; set; } = new string[0];
 
         [Parameter(Mandatory = true, ParameterSetName = ByInputObject, ValueFromPipeline = true)]
@@ -37,6 +39,17 @@ namespace ImageModule.Commands
                 if (image != null) yield return image;
             }
         }
+
+        /// <summary>
+        /// The selected images whose blobs can be read: a damaged one (Status Incomplete or Corrupt) is reported as
+        /// ImageDamaged, saying what is wrong and how to repair it, and skipped; the rest of the pipeline goes on.
+        /// </summary>
+        protected IEnumerable<Image> UsableImages() => SelectedImages().Where(image =>
+        {
+            if (image.Status == ImageStatus.Ok) return true;
+            WriteError(DamagedImage.Error(image.ToString(), image.Status, image.Problem), image);
+            return false;
+        });
 
         /// <summary>The manifest (or index) descriptor of an image, in the content <see cref="ContentOf"/> gives.</summary>
         protected Oci.Descriptor ManifestOf(Image image)

@@ -15,7 +15,7 @@ namespace ImageModule.Commands
 
         protected RegistryCredential? GivenCredential => ToRegistryCredential(Credential);
 
-        protected static RegistryCredential? ToRegistryCredential(PSCredential? credential) =>
+        internal static RegistryCredential? ToRegistryCredential(PSCredential? credential) =>
             credential != null && credential != PSCredential.Empty
                 ? new RegistryCredential(credential.UserName, new NetworkCredential(string.Empty, credential.Password).Password)
                 : null;

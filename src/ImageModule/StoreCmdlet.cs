@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Engine;
 using ImageModule.References;
 using ImageModule.Store;
@@ -30,6 +31,7 @@ namespace ImageModule.Commands
         /// </summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(EngineCompleter))]
         public string? Engine { get; set; }
 
         protected IImageStore Store => _store ??= OpenStore();
@@ -120,20 +122,43 @@ namespace ImageModule.Commands
         /// <summary>
         /// Images a name selects, the way docker does: "alpine" is every tag of docker.io/library/alpine, "alpine:3"
         /// one tag, a full reference exactly; wildcards match the full name, "repository:tag" or the repository.
-        /// An image ID (full or 12+ hex) also works, as in docker.
+        /// An image ID (full or 4+ hex) also works, as in docker.
         /// </summary>
-        protected IReadOnlyList<Image> Match(string name)
+        protected IReadOnlyList<Image> Match(string name) => Match(name, out _);
+
+        /// <summary>
+        /// As <see cref="Match(string)"/>; <paramref name="byId"/> says the value was taken as an ID. A name is tried
+        /// before an ID prefix, as docker resolves it: a repository named like hex ("c709") stays reachable by name.
+        /// </summary>
+        protected IReadOnlyList<Image> Match(string name, out bool byId)
         {
+            byId = false;
             if (WildcardPattern.ContainsWildcardCharacters(name))
             {
                 var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase | WildcardOptions.CultureInvariant);
                 return Images.Where(i => !i.Dangling && (pattern.IsMatch(i.Name!) || pattern.IsMatch(i.Repository + ":" + i.Tag) || pattern.IsMatch(i.Repository))).ToList();
             }
-            var byId = MatchId(name);
-            if (byId.Count > 0) return byId;
-            var found = MatchName(name);
-            // podman names unqualified local images localhost/… and resolves short names there too; so do we.
-            return found.Count == 0 && !HasRegistry(name) ? MatchName("localhost/" + name) : found;
+            IReadOnlyList<Image> found = Array.Empty<Image>();
+            InvalidReferenceException? invalid = null;
+            try
+            {
+                found = MatchName(name);
+                // podman names unqualified local images localhost/… and resolves short names there too; so do we.
+                if (found.Count == 0 && !HasRegistry(name)) found = MatchName("localhost/" + name);
+            }
+            catch (InvalidReferenceException e)
+            {
+                invalid = e; // a full 64-hex ID is not a valid repository name; it may still be an ID
+            }
+            if (found.Count > 0) return found;
+            var ids = MatchId(name);
+            if (ids.Count > 0)
+            {
+                byId = true;
+                return ids;
+            }
+            if (invalid != null) throw invalid;
+            return found;
         }
 
         private static bool HasRegistry(string name)

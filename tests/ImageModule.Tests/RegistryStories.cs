@@ -78,10 +78,10 @@ namespace ImageModule.EndToEnd
             _session.Run("foreach ($t in 'v1', 'v2', 'v3', 'latest') { Publish-Image app:1 -Destination \"$registry/team/app:$t\" | Out-Null }; Publish-Image app:1 -Destination \"$registry/other/tool:1\" | Out-Null");
             Assert.Empty(_session.Errors);
 
-            var tags = _session.Run("Find-Image \"$registry/team/app\" -ListTags -PageSize 2").Select(o => o.ToString()).OrderBy(t => t).ToArray();
+            var tags = _session.Objects("Find-Image \"$registry/team/app\" -ListTags -PageSize 2").Select(o => (string)o.Tag).OrderBy(t => t).ToArray();
             Assert.Equal(new[] { "latest", "v1", "v2", "v3" }, tags);
             Assert.Equal(3, _session.Run("Find-Image \"$registry/team/app\" -ListTags -Filter 'v*'").Count);
-            var repositories = _session.Run("Find-Image -Registry $registry -PageSize 1").Select(o => o.ToString()).ToArray();
+            var repositories = _session.Objects("Find-Image -Registry $registry -PageSize 1").Select(o => (string)o.Repository).ToArray();
             Assert.Equal(new[] { "other/tool", "team/app" }, repositories.OrderBy(r => r).ToArray());
 
             _session.Run("Find-Image \"$registry/team/nothing\" -ListTags");

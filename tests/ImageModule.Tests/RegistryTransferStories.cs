@@ -75,11 +75,11 @@ namespace ImageModule.EndToEnd
             var remote = Push("gone", 62);
             _session.SetVariable("remote", remote);
             _session.Run("Remove-RegistryImage $remote -WhatIf");
-            Assert.Contains("1", _session.Run($"Find-Image {_registry.Host}/team/gone -ListTags").Select(o => o.ToString()));
-            _session.Run("Remove-RegistryImage $remote");
+            Assert.Contains("1", _session.Objects($"Find-Image {_registry.Host}/team/gone -ListTags").Select(o => (string)o.Tag));
+            _session.Run("Remove-RegistryImage $remote -Confirm:$false");
             Assert.Empty(_session.Errors);
             Assert.Empty(_session.Run($"Find-Image {_registry.Host}/team/gone -ListTags"));
-            _session.Run("Remove-RegistryImage $remote");
+            _session.Run("Remove-RegistryImage $remote -Confirm:$false");
             Assert.Equal("ImageNotFound,ImageModule.Commands.RemoveRegistryImageCommand", Assert.Single(_session.Errors).FullyQualifiedErrorId);
         }
 
@@ -135,10 +135,11 @@ namespace ImageModule.EndToEnd
             Assert.Equal(4, all.Count);
             Assert.Equal("/v1/search?q=nginx&n=25", query);
             var official = Assert.Single(_session.Objects("Find-Image nginx -Registry $index -IsOfficial -Limit 2"));
-            Assert.Equal("nginx", (string)official.Name);
+            // Names from a registry other than Docker Hub carry its host, so a result piped on means that registry.
+            Assert.Equal($"127.0.0.1:{port}/nginx", (string)official.Name);
             Assert.Equal(20512, (int)official.StarCount);
             var popular = _session.Objects("Find-Image nginx -Registry $index -MinimumStars 150 -Limit 2");
-            Assert.Equal(new[] { "nginx", "nginxinc/nginx-unprivileged" }, popular.Select(r => (string)r.Name).ToArray());
+            Assert.Equal(new[] { $"127.0.0.1:{port}/nginx", $"127.0.0.1:{port}/nginxinc/nginx-unprivileged" }, popular.Select(r => (string)r.Name).ToArray());
             var table = _session.RunAndRender("Find-Image nginx -Registry $index -Limit 1");
             Assert.Contains("[OK]", table);
             await serving.WaitAsync(TimeSpan.FromSeconds(30));

@@ -45,8 +45,8 @@ Describe 'Copying, deleting and searching' {
             $remote = "$($registry.Host)/team/gone:1"
             Publish-Image gone:1 -Destination $remote | Out-Null
             Remove-RegistryImage $remote -WhatIf
-            Find-Image "$($registry.Host)/team/gone" -ListTags | Should -Contain '1'
-            Remove-RegistryImage $remote
+            (Find-Image "$($registry.Host)/team/gone" -ListTags).Tag | Should -Contain '1'
+            Remove-RegistryImage $remote -Confirm:$false
             Find-Image "$($registry.Host)/team/gone" -ListTags | Should -BeNullOrEmpty
         }
         finally { Stop-Process $registry.Process }
@@ -80,7 +80,7 @@ Describe 'Copying, deleting and searching' {
         Start-Sleep -Milliseconds 300
         (Find-Image nginx -Registry "127.0.0.1:$port").Count | Should -Be 4
         $official = Find-Image nginx -Registry "127.0.0.1:$port" -IsOfficial -Limit 2
-        $official.Name | Should -Be 'nginx'
+        $official.Name | Should -Be "127.0.0.1:$port/nginx"
         $job | Wait-Job -Timeout 30 | Remove-Job -Force
     }
 }

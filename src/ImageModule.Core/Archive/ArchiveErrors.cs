@@ -4,6 +4,9 @@ namespace ImageModule.Archive
     public static class ArchiveErrors
     {
         public const string CorruptTar = Filesystem.TarErrors.CorruptTar;
+        public const string Truncated = Filesystem.TarErrors.Truncated;
+        /// <summary>A name inside the archive that is not a valid image reference (e.g. upper case).</summary>
+        public const string InvalidName = "ArchiveInvalidName";
         public const string UnknownFormat = "ArchiveFormatUnknown";
         public const string LayerMismatch = "ArchiveLayerMismatch";
         public const string BlobMissing = "ArchiveBlobMissing";

@@ -60,7 +60,7 @@ namespace ImageModule.Archive
                     if (!marked && entries >= RootfsDecisionEntries) return new ArchiveFormat(ArchiveKind.RootfsTarball, compression);
                 }
             }
-            catch (ImageModuleException e) when (e.ErrorId == ArchiveErrors.CorruptTar && entries == 0)
+            catch (ImageModuleException e) when ((e.ErrorId == ArchiveErrors.CorruptTar || e.ErrorId == ArchiveErrors.Truncated) && entries == 0)
             {
                 return new ArchiveFormat(ArchiveKind.Unknown, compression);
             }

@@ -36,13 +36,20 @@ namespace ImageModule.Archive
             options ??= new LoadOptions();
             using var session = new LoadSession(target, options, progress, displayName ?? "archive", archive.CanSeek ? archive.Length : -1);
             var counting = new CountingReadStream(archive, session.ReportRead);
-            using var content = Decompression.Open(counting, out _);
+            using var content = Decompression.Open(counting, out var compression);
             var reader = new TarReader(content);
             TarHeader? h;
-            while ((h = await reader.NextAsync(cancellationToken).ConfigureAwait(false)) != null)
+            try
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                await session.AcceptAsync(h, reader, cancellationToken).ConfigureAwait(false);
+                while ((h = await reader.NextAsync(cancellationToken).ConfigureAwait(false)) != null)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    await session.AcceptAsync(h, reader, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (CorruptContent.IsDecoderFailure(e))
+            {
+                throw ArchiveErrors.Corrupt($"'{displayName ?? "archive"}' is not valid {compression} data: {e.Message}", displayName);
             }
             return await session.FinishAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -56,12 +63,12 @@ namespace ImageModule.Archive
             var index = OciJson.Deserialize<ImageIndex>(indexBytes, "index.json");
             using var session = new LoadSession(target, options, progress, dir, -1);
             var seen = new HashSet<Digest>();
-            foreach (var d in index.Manifests) await PushTreeFromDirectoryAsync(dir, d, target, seen, ct).ConfigureAwait(false);
+            foreach (var d in index.Manifests) await PushTreeFromDirectoryAsync(dir, d, target, session, seen, ct).ConfigureAwait(false);
             session.SetIndex(indexBytes);
             return await session.FinishAsync(ct).ConfigureAwait(false);
         }
 
-        private static async Task PushTreeFromDirectoryAsync(string dir, Descriptor d, ITarget target, HashSet<Digest> seen, CancellationToken ct)
+        private static async Task PushTreeFromDirectoryAsync(string dir, Descriptor d, ITarget target, LoadSession session, HashSet<Digest> seen, CancellationToken ct)
         {
             if (!seen.Add(d.Digest)) return;
             var blobPath = Path.Combine(dir, "blobs", d.Digest.Algorithm, d.Digest.Hex);
@@ -74,13 +81,12 @@ namespace ImageModule.Archive
             if (!await target.ExistsAsync(d, ct).ConfigureAwait(false))
             {
                 using var file = File.OpenRead(blobPath);
-                using var verifying = new VerifyingStream(file, d);
-                await target.PushAsync(d, verifying, null, ct).ConfigureAwait(false);
+                await session.PushAsync(d, new VerifyingStream(file, d), ct).ConfigureAwait(false);
             }
             if (MediaTypes.IsIndex(d.MediaType) || MediaTypes.IsManifest(d.MediaType))
             {
                 var bytes = File.ReadAllBytes(blobPath);
-                foreach (var child in ChildrenOf(bytes, d.MediaType)) await PushTreeFromDirectoryAsync(dir, child, target, seen, ct).ConfigureAwait(false);
+                foreach (var child in ChildrenOf(bytes, d.MediaType)) await PushTreeFromDirectoryAsync(dir, child, target, session, seen, ct).ConfigureAwait(false);
             }
         }
 
@@ -105,6 +111,9 @@ namespace ImageModule.Archive
             private readonly Dictionary<string, SpooledFile> _spooled = new(StringComparer.Ordinal);
             private readonly Dictionary<string, string> _links = new(StringComparer.Ordinal);
             private readonly HashSet<Digest> _present = new();
+            private readonly Dictionary<Digest, (DiffIdDigester Digester, long Size)> _digesters = new();
+            private readonly Dictionary<Digest, Digest> _diffIds = new();
+            private readonly HashSet<string> _planned = new(StringComparer.Ordinal);
             private string? _tempDir;
             private byte[]? _indexOverride;
 
@@ -135,8 +144,7 @@ namespace ImageModule.Archive
                     var d = new Descriptor("application/octet-stream", digest, h.Size);
                     if (!await _target.ExistsAsync(d, ct).ConfigureAwait(false))
                     {
-                        using var verifying = new VerifyingStream(reader.OpenContent(), d, leaveOpen: true);
-                        await _target.PushAsync(d, verifying, null, ct).ConfigureAwait(false);
+                        await PushAsync(d, new VerifyingStream(reader.OpenContent(), d, leaveOpen: true), ct).ConfigureAwait(false);
                     }
                     _present.Add(digest);
                     return;
@@ -149,6 +157,20 @@ namespace ImageModule.Archive
                     return;
                 }
                 _spooled[name] = await SpoolAsync(reader.OpenContent(), ct).ConfigureAwait(false);
+            }
+
+            /// <summary>Pushes a blob named by digest; a compressed layer's diff ID is computed from the bytes on their way in.</summary>
+            public async Task PushAsync(Descriptor d, Stream verifying, CancellationToken ct)
+            {
+                using var tee = new DiffIdDigester.Tee(verifying);
+                try
+                {
+                    await _target.PushAsync(d, tee, null, ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    if (tee.Digester != null) _digesters[d.Digest] = (tee.Digester, d.Size);
+                }
             }
 
             private static bool IsSmallDocument(string name) =>
@@ -181,7 +203,13 @@ namespace ImageModule.Archive
                 var index = _indexOverride ?? (_small.TryGetValue("index.json", out var ib) ? ib : null);
                 _small.TryGetValue("manifest.json", out var dockerManifest);
                 List<(string? Name, Descriptor Manifest)> plan;
-                if (index != null) plan = await PlanOciAsync(index, dockerManifest, ct).ConfigureAwait(false);
+                if (index != null)
+                {
+                    plan = await PlanOciAsync(index, dockerManifest, ct).ConfigureAwait(false);
+                    // Docker 25 indexes only tagged images: `docker save <id>` writes "manifests": null and lists the
+                    // image in manifest.json alone. Images manifest.json names that the index does not are loaded from it.
+                    if (dockerManifest != null) plan.AddRange(await PlanDockerAsync(dockerManifest, ct, _planned).ConfigureAwait(false));
+                }
                 else if (dockerManifest != null) plan = await PlanDockerAsync(dockerManifest, ct).ConfigureAwait(false);
                 else throw new ImageModuleException(ArchiveErrors.UnknownFormat, ErrorKind.InvalidData,
                     $"'{_displayName}' is neither a docker-archive nor an OCI archive (no manifest.json or index.json); to make an image of a filesystem tarball, import it as a rootfs", _displayName);
@@ -213,7 +241,7 @@ namespace ImageModule.Archive
                 if (dockerManifest != null)
                 {
                     foreach (var e in OciJson.Deserialize<List<DockerArchiveManifestEntry>>(dockerManifest, "manifest.json"))
-                        if (e.RepoTags != null && TryBlobDigest(e.Config, out var c)) repoTagsByConfig[c.ToString()] = e.RepoTags;
+                        if (e?.RepoTags != null && TryBlobDigest(e.Config, out var c)) repoTagsByConfig[c.ToString()] = e.RepoTags;
                 }
                 var plan = new List<(string?, Descriptor)>();
                 foreach (var d in index.Manifests)
@@ -227,6 +255,17 @@ namespace ImageModule.Archive
                     else if (configDigest != null && repoTagsByConfig.TryGetValue(configDigest, out var tags)) names.AddRange(tags.Select(NormalizeName));
                     // A bare ref.name (umoci's "base", skopeo's oci:dir:copied) read the way docker reads a bare name.
                     else if (refName != null && ImageReference.TryParse(refName, out var r3, out _)) names.Add(r3!.ToString());
+                    // A name the archive gives that is no image reference (ref.name "Web:V1") is refused as podman
+                    // refuses it, never dropped silently: importing it unnamed would hide what the user asked for.
+                    // -Name gives the image a name of the user's choosing instead.
+                    var given = full ?? refName;
+                    if (names.Count == 0 && !string.IsNullOrEmpty(given) && _options.Name is null)
+                    {
+                        ImageReference.TryParse(given!, out _, out var reason);
+                        throw new ImageModuleException(ArchiveErrors.InvalidName, ErrorKind.InvalidData,
+                            $"{_displayName}: image {d.Digest} is named '{given}', which is not a valid image reference ({reason}); import it with -Name to give it another name",
+                            given);
+                    }
                     if (names.Count == 0) plan.Add((null, Strip(d)));
                     foreach (var n in names) plan.Add((n, Strip(d)));
                 }
@@ -263,21 +302,88 @@ namespace ImageModule.Archive
                 }
                 if (!MediaTypes.IsManifest(mediaType))
                     throw new ImageModuleException(ArchiveErrors.UnsupportedManifest, ErrorKind.InvalidData, $"{_displayName}: unsupported manifest media type '{mediaType}'", d.Digest.ToString());
-                var m = OciJson.Deserialize<Manifest>(bytes, "image manifest");
+                var m = OciJson.Deserialize<Manifest>(bytes, $"image manifest {d.Digest}");
+                ImageRules.RequireImage(m, d.Digest, _displayName);
                 foreach (var blob in new[] { m.Config }.Concat(m.Layers))
                 {
                     if (blob.Urls != null && blob.Urls.Count > 0) continue; // foreign layers live elsewhere
                     if (!await ExistsAsync(blob, ct).ConfigureAwait(false))
                         throw new ImageModuleException(ArchiveErrors.BlobMissing, ErrorKind.InvalidData, $"{_displayName}: blob {blob.Digest} of {d.Digest} is not in the archive", blob.Digest.ToString());
                 }
+                await CheckDiffIdsAsync(d, m, ct).ConfigureAwait(false);
+                _planned.Add(m.Config.Digest.ToString());
                 return m.Config.Digest.ToString();
+            }
+
+            /// <summary>
+            /// The same rule as for docker-archives: every layer's uncompressed digest is the config's diff ID at its
+            /// position. Compressed layers were digested while they were pushed; a layer the target already held is read
+            /// back once (foreign layers that live elsewhere cannot be checked).
+            /// </summary>
+            private async Task CheckDiffIdsAsync(Descriptor manifest, Manifest m, CancellationToken ct)
+            {
+                var config = OciJson.Deserialize<ImageConfig>(await ReadBlobAsync(m.Config, ct).ConfigureAwait(false), $"image config {m.Config.Digest}");
+                if (ImageRules.LayerCountProblem(m, config) is string problem)
+                    throw new ImageModuleException(ArchiveErrors.LayerMismatch, ErrorKind.InvalidData, $"{_displayName}: image {manifest.Digest}: {problem}", manifest.Digest.ToString());
+                for (var i = 0; i < m.Layers.Count; i++)
+                {
+                    var layer = m.Layers[i];
+                    if (layer.Urls != null && layer.Urls.Count > 0 && !await ExistsAsync(layer, ct).ConfigureAwait(false)) continue;
+                    var diffId = await DiffIdAsync(layer, ct).ConfigureAwait(false);
+                    if (diffId != config.RootFs.DiffIds[i])
+                        throw new ImageModuleException(ArchiveErrors.LayerMismatch, ErrorKind.InvalidData,
+                            $"{_displayName}: layer {layer.Digest} of {manifest.Digest} has diff ID {diffId} but the config says {config.RootFs.DiffIds[i]}", layer.Digest.ToString());
+                }
+            }
+
+            private async Task<Digest> DiffIdAsync(Descriptor layer, CancellationToken ct)
+            {
+                if (_diffIds.TryGetValue(layer.Digest, out var known)) return known;
+                Digest? diffId = null;
+                if (_digesters.TryGetValue(layer.Digest, out var pushed))
+                {
+                    _digesters.Remove(layer.Digest);
+                    using (pushed.Digester)
+                    {
+                        var result = await pushed.Digester.CompleteAsync().ConfigureAwait(false);
+                        // The target may have taken the blob without reading it all (another process wrote it meanwhile).
+                        if (pushed.Digester.BytesFed == pushed.Size) diffId = result;
+                    }
+                }
+                if (diffId is null)
+                {
+                    using var raw = await _target.FetchAsync(layer, ct).ConfigureAwait(false);
+                    try
+                    {
+                        using var content = Decompression.Open(raw, out var compression);
+                        diffId = compression == ArchiveCompression.None ? layer.Digest : await HashAsync(content, ct).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (CorruptContent.IsDecoderFailure(e))
+                    {
+                        throw CorruptContent.Layer(layer.Digest, $"in {_displayName}", e);
+                    }
+                }
+                _diffIds[layer.Digest] = diffId.Value;
+                return diffId.Value;
+            }
+
+            private async Task<byte[]> ReadBlobAsync(Descriptor d, CancellationToken ct)
+            {
+                using var s = await _target.FetchAsync(d, ct).ConfigureAwait(false);
+                var ms = new MemoryStream();
+                await s.CopyToAsync(ms, 81920, ct).ConfigureAwait(false);
+                return ms.ToArray();
             }
 
             private async Task<bool> ExistsAsync(Descriptor d, CancellationToken ct) => _present.Contains(d.Digest) || await _target.ExistsAsync(d, ct).ConfigureAwait(false);
 
-            private async Task<List<(string?, Descriptor)>> PlanDockerAsync(byte[] manifestJson, CancellationToken ct)
+            private async Task<List<(string?, Descriptor)>> PlanDockerAsync(byte[] manifestJson, CancellationToken ct, ISet<string>? configsPlanned = null)
             {
                 var entries = OciJson.Deserialize<List<DockerArchiveManifestEntry>>(manifestJson, "manifest.json");
+                if (entries.Any(e => e is null))
+                    throw new ImageModuleException(OciJson.InvalidJson, ErrorKind.InvalidData, $"{_displayName}: manifest.json has a null entry", "manifest.json");
+                if (configsPlanned != null)
+                    entries = entries.Where(e => !(TryBlobDigest(e.Config, out var c) && configsPlanned.Contains(c.ToString()))).ToList();
                 var prepared = new List<(DockerArchiveManifestEntry Entry, byte[] Config, List<(Descriptor Layer, Func<Stream> Open, string? SpooledPath)> Layers)>();
                 // Verify every image before anything is written.
                 foreach (var e in entries)
@@ -294,8 +400,15 @@ namespace ImageModule.Archive
                         var (raw, open, spooledPath) = await LocateLayerAsync(e.Layers[i], ct).ConfigureAwait(false);
                         ArchiveCompression compression;
                         Digest diffId;
-                        using (var s = Decompression.Open(open(), out compression))
+                        try
+                        {
+                            using var s = Decompression.Open(open(), out compression);
                             diffId = compression == ArchiveCompression.None ? raw.Digest : await HashAsync(s, ct).ConfigureAwait(false);
+                        }
+                        catch (Exception x) when (CorruptContent.IsDecoderFailure(x))
+                        {
+                            throw CorruptContent.Layer(raw.Digest, $"('{e.Layers[i]}' in {_displayName})", x);
+                        }
                         if (diffId != diffIds[i])
                             throw new ImageModuleException(ArchiveErrors.LayerMismatch, ErrorKind.InvalidData,
                                 $"{_displayName}: layer {e.Layers[i]} has diff ID {diffId} but the config says {diffIds[i]}", e.Layers[i]);
@@ -406,6 +519,8 @@ namespace ImageModule.Archive
 
             public void Dispose()
             {
+                foreach (var pushed in _digesters.Values) pushed.Digester.Dispose();
+                _digesters.Clear();
                 if (_tempDir != null)
                 {
                     try { Directory.Delete(_tempDir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }

@@ -101,7 +101,7 @@ namespace ImageModule.Archive
         private static async Task<List<(SaveItem, ResolvedImage)>> ResolveAllAsync(IContentStore source, IReadOnlyList<SaveItem> images, SaveOptions options, CancellationToken ct)
         {
             var list = new List<(SaveItem, ResolvedImage)>();
-            foreach (var item in images) list.Add((item, await ImageContent.ResolveAsync(source, item.Manifest, options.Platform, ct).ConfigureAwait(false)));
+            foreach (var item in images) list.Add((item, await ImageContent.ResolveAsync(source, item.Manifest, options.Platform, ct, options.PreferredPlatform).ConfigureAwait(false)));
             return list;
         }
 

@@ -7,6 +7,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using ImageModule.Compression;
 using ImageModule.Content;
+using ImageModule.Filesystem;
 using ImageModule.Oci;
 
 namespace ImageModule.Archive
@@ -46,15 +47,23 @@ namespace ImageModule.Archive
                     {
                         var hashing = new HashingWriteStream(layerFile, layerHash);
                         var counting = new CountingReadStream(tarball, done => progress?.Report(new OperationProgress { Activity = activity, Status = "Compressing", BytesDone = done, BytesTotal = total }));
-                        using (var source = Decompression.Open(counting, out _))
+                        using (var source = Decompression.Open(counting, out var compression))
                         using (var gzip = new GZipStream(hashing, CompressionLevel.Optimal, leaveOpen: true))
                         {
-                            var buffer = new byte[1 << 16];
-                            int n;
-                            while ((n = await source.ReadAsync(buffer, 0, buffer.Length, cancellationToken).ConfigureAwait(false)) > 0)
+                            // Every byte goes to the layer as it is, but through a tar reader on the way, so a cut-off
+                            // or corrupt tarball fails here (as docker import fails) instead of becoming a broken layer.
+                            // Buffered: the reader's 512-byte header reads reach the copy as 64 KiB chunks.
+                            var copy = new BufferedStream(new CopyingReadStream(source, diffHash, gzip), 1 << 16);
+                            try
                             {
-                                diffHash.AppendData(buffer, 0, n);
-                                await gzip.WriteAsync(buffer, 0, n, cancellationToken).ConfigureAwait(false);
+                                var reader = new TarReader(copy);
+                                while (await reader.NextAsync(cancellationToken).ConfigureAwait(false) != null) { }
+                                var buffer = new byte[1 << 16];
+                                while (await copy.ReadAsync(buffer, 0, buffer.Length, cancellationToken).ConfigureAwait(false) > 0) { }
+                            }
+                            catch (Exception e) when (CorruptContent.IsDecoderFailure(e))
+                            {
+                                throw ArchiveErrors.Corrupt($"'{sourceName}' is not valid {compression} data: {e.Message}", sourceName);
                             }
                         }
                         layerSize = hashing.Written;
@@ -102,6 +111,28 @@ namespace ImageModule.Archive
             finally
             {
                 try { File.Delete(tempPath); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            }
+        }
+
+        /// <summary>Hands every byte read through it to the diff ID hash and the compressing layer writer.</summary>
+        private sealed class CopyingReadStream : ReadOnlyStream
+        {
+            private readonly Stream _source;
+            private readonly IncrementalHash _hash;
+            private readonly Stream _output;
+
+            public CopyingReadStream(Stream source, IncrementalHash hash, Stream output) { _source = source; _hash = hash; _output = output; }
+
+            public override int Read(byte[] buffer, int offset, int count) =>
+                ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
+
+            public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            {
+                var n = await _source.ReadAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false);
+                if (n <= 0) return n;
+                _hash.AppendData(buffer, offset, n);
+                await _output.WriteAsync(buffer, offset, n, cancellationToken).ConfigureAwait(false);
+                return n;
             }
         }
 

@@ -8,8 +8,10 @@ namespace ImageModule.Archive
         public SaveFormat Format { get; init; } = SaveFormat.DockerAndOci;
         /// <summary>gzip the whole tar (ignored for <see cref="SaveFormat.OciDirectory"/>).</summary>
         public bool Compress { get; init; }
-        /// <summary>Platform chosen from multi-platform images; default the current one.</summary>
+        /// <summary>The platform asked for: chosen from multi-platform images, required of single-platform ones.</summary>
         public Platform? Platform { get; init; }
+        /// <summary>Without <see cref="Platform"/>: the one chosen from multi-platform images (an engine's own); default Platform.Default.</summary>
+        public Platform? PreferredPlatform { get; init; }
         /// <summary>Replace an existing file or directory at the target path.</summary>
         public bool Overwrite { get; init; }
         /// <summary>Where legacy-format layers are decompressed before being written; default the system temp directory.</summary>

@@ -22,8 +22,13 @@ namespace ImageModule.Content
             return ms.ToArray();
         }
 
-        /// <summary>Resolves a manifest or index descriptor to one image; an index picks <paramref name="platform"/> (default: current).</summary>
-        public static async Task<ResolvedImage> ResolveAsync(IContentStore store, Descriptor d, Platform? platform, CancellationToken ct)
+        /// <summary>
+        /// Resolves a manifest or index descriptor to one image. <paramref name="platform"/> is what the user asked for:
+        /// an index must have it and a single image must be for it (PlatformNotFound). Without it an index gives
+        /// <paramref name="preferred"/> (e.g. an engine's own platform; default <see cref="Platform.Default"/>), or its only
+        /// image, and a single image is taken as it is.
+        /// </summary>
+        public static async Task<ResolvedImage> ResolveAsync(IContentStore store, Descriptor d, Platform? platform, CancellationToken ct, Platform? preferred = null)
         {
             for (var depth = 0; depth < 4; depth++)
             {
@@ -32,9 +37,10 @@ namespace ImageModule.Content
                 if (MediaTypes.IsIndex(mediaType))
                 {
                     var index = OciJson.Deserialize<ImageIndex>(bytes, "image index");
-                    var want = platform ?? Platform.Current;
+                    var want = platform ?? preferred ?? Platform.Default;
                     var candidates = index.Manifests.Where(m => MediaTypes.IsManifest(m.MediaType) && want.Matches(m.Platform)).ToList();
-                    if (candidates.Count == 0 && index.Manifests.Count(m => MediaTypes.IsManifest(m.MediaType)) == 1) candidates = index.Manifests.Where(m => MediaTypes.IsManifest(m.MediaType)).ToList();
+                    if (candidates.Count == 0 && platform is null && index.Manifests.Count(m => MediaTypes.IsManifest(m.MediaType)) == 1) candidates = index.Manifests.Where(m => MediaTypes.IsManifest(m.MediaType)).ToList();
+                    if (candidates.Count == 0 && platform != null) throw PlatformCheck.NotInIndex($"Index {d.Digest}", platform, index);
                     Descriptor? chosen = null;
                     foreach (var c in candidates) if (await store.ExistsAsync(c, ct).ConfigureAwait(false)) { chosen = c; break; }
                     d = chosen ?? throw new ImageModuleException(ContentErrors.PlatformNotFound, ErrorKind.ObjectNotFound, $"Index {d.Digest} has no manifest for {want} in this store", d.Digest.ToString());
@@ -45,6 +51,7 @@ namespace ImageModule.Content
                 var manifest = OciJson.Deserialize<Manifest>(bytes, "image manifest");
                 var configBytes = await FetchBytesAsync(store, manifest.Config, ct).ConfigureAwait(false);
                 var config = OciJson.Deserialize<ImageConfig>(configBytes, "image config");
+                if (platform != null) PlatformCheck.Ensure(platform, config, $"Image {d.Digest}");
                 return new ResolvedImage(d with { MediaType = mediaType! }, bytes, manifest, configBytes, config);
             }
             throw new ImageModuleException(ContentErrors.UnsupportedManifest, ErrorKind.InvalidData, "Image indexes nested too deeply", d.Digest.ToString());

@@ -11,13 +11,15 @@ namespace ImageModule.Content
     /// <summary>
     /// Copies one image between any two content stores: pull (registry → store), push (store → registry),
     /// registry → registry. Blobs the destination has are skipped; the rest go in parallel, streamed and verified;
-    /// the manifest goes last and is named at the end, so a failed copy names nothing.
+    /// the manifest goes last and is named at the end, so a failed copy names nothing. Every manifest and config is
+    /// read (bounded) and validated before the first blob is written (<see cref="ImageValidation"/>).
     /// </summary>
     public static class ImageCopier
     {
         public const int DefaultParallelism = 4;
 
-        /// <param name="platform">The platform to take from a multi-platform image (default: this machine's).</param>
+        /// <param name="platform">The platform asked for: taken from a multi-platform image, and required of a single-platform
+        /// one (PlatformNotFound). Null: <see cref="Platform.Default"/> from an index, any single image.</param>
         /// <param name="allPlatforms">Copy every image of an index and the index itself, digests unchanged.</param>
         /// <returns>The descriptor of what was named at the destination: a manifest, or the index.</returns>
         public static async Task<Descriptor> CopyAsync(ITarget source, string sourceReference, ITarget destination, string destinationReference,
@@ -25,26 +27,42 @@ namespace ImageModule.Content
         {
             var root = await source.ResolveAsync(sourceReference, cancellationToken).ConfigureAwait(false);
             var rootBytes = await ReadAllAsync(source, root, cancellationToken).ConfigureAwait(false);
+            Narrator.Say($"Resolved {sourceReference} to {root.Digest} ({root.MediaType}, {rootBytes.Length} bytes).");
             var top = (Descriptor: root, Bytes: rootBytes);
             var images = new List<(Descriptor Descriptor, byte[] Bytes)>();
             if (MediaTypes.IsIndex(OciJson.PeekMediaType(rootBytes) ?? root.MediaType))
             {
-                var index = OciJson.Deserialize<ImageIndex>(rootBytes, $"index {root.Digest}");
-                var chosen = allPlatforms
+                var index = ImageValidation.Index(rootBytes, root);
+                var want = allPlatforms ? null : platform ?? Platform.Default;
+                var chosen = want is null
                     ? index.Manifests.Where(m => MediaTypes.IsManifest(m.MediaType)).ToList()
-                    : index.Manifests.Where(m => MediaTypes.IsManifest(m.MediaType) && (platform ?? Platform.Current).Matches(m.Platform)).Take(1).ToList();
-                if (chosen.Count == 0)
-                    throw new ImageModuleException("PlatformNotFound", ErrorKind.ObjectNotFound,
-                        $"{sourceReference} has no image for {platform ?? Platform.Current}; it has {string.Join(", ", index.Manifests.Select(m => m.Platform?.ToString()).Where(p => p != null))}.", sourceReference);
-                foreach (var child in chosen) images.Add((child, await ReadAllAsync(source, child, cancellationToken).ConfigureAwait(false)));
+                    : index.Manifests.Where(m => MediaTypes.IsManifest(m.MediaType) && want.Matches(m.Platform)).Take(1).ToList();
+                if (chosen.Count == 0) throw PlatformCheck.NotInIndex(sourceReference, want!, index);
+                foreach (var child in chosen)
+                {
+                    Narrator.Say(want is null ? $"Taking {child.Platform} ({child.Digest})." : $"Picked {child.Platform} ({child.Digest}) for {want}.");
+                    images.Add((child, await ReadAllAsync(source, child, cancellationToken).ConfigureAwait(false)));
+                }
                 if (!allPlatforms) top = images[0];
             }
             else
             {
                 images.Add(top);
             }
-            var blobs = images.Select(m => OciJson.Deserialize<Manifest>(m.Bytes, $"manifest {m.Descriptor.Digest}"))
-                .SelectMany(m => new[] { m.Config }.Concat(m.Layers)).GroupBy(b => b.Digest).Select(g => g.First()).ToList();
+            var manifestsRead = images.Select(m => ImageValidation.Manifest(m.Bytes, m.Descriptor)).ToList();
+            // Configs are small: read and checked before anything is written, then written from memory.
+            var configs = new Dictionary<Digest, byte[]>();
+            for (var i = 0; i < manifestsRead.Count; i++)
+            {
+                var config = manifestsRead[i].Config;
+                if (configs.ContainsKey(config.Digest)) continue;
+                var bytes = await ReadAllAsync(source, config, cancellationToken, ImageValidation.MaxConfigBytes).ConfigureAwait(false);
+                var parsed = ImageValidation.Config(bytes, config, manifestsRead[i]);
+                // An asked-for platform holds for a single-platform image too (and for what an index entry claims).
+                if (platform != null && !allPlatforms) PlatformCheck.Ensure(platform, parsed, sourceReference);
+                configs[config.Digest] = bytes;
+            }
+            var blobs = manifestsRead.SelectMany(m => new[] { m.Config }.Concat(m.Layers)).GroupBy(b => b.Digest).Select(g => g.First()).ToList();
             var total = blobs.Sum(b => b.Size);
             long done = 0;
             var overall = 1;
@@ -59,9 +77,11 @@ namespace ImageModule.Content
                     if (await destination.ExistsAsync(blob, cancellationToken).ConfigureAwait(false))
                     {
                         Interlocked.Add(ref done, blob.Size);
+                        Narrator.Say($"{blob.Digest.Short}: already at the destination, skipped ({blob.Size} bytes).");
                         Report($"{blob.Digest.Short}: already exists");
                         return;
                     }
+                    Narrator.Say($"{blob.Digest.Short}: copying {blob.Size} bytes ({blob.MediaType}).");
                     var id = i + 2;
                     long mine = 0;
                     var bytes = new Progress(n =>
@@ -72,7 +92,8 @@ namespace ImageModule.Content
                         Report("Copying");
                     });
                     // A registry checks the digest of what it receives: reading our store for it need not hash too.
-                    using var stream = source is IUncheckedFetch raw && destination is IChecksPushedContent
+                    using var stream = configs.TryGetValue(blob.Digest, out var config) ? new MemoryStream(config, writable: false)
+                        : source is IUncheckedFetch raw && destination is IChecksPushedContent
                         ? await raw.FetchUncheckedAsync(blob, cancellationToken).ConfigureAwait(false)
                         : await source.FetchAsync(blob, cancellationToken).ConfigureAwait(false);
                     await destination.PushAsync(blob, stream, bytes, cancellationToken).ConfigureAwait(false);
@@ -94,15 +115,33 @@ namespace ImageModule.Content
                 await destination.PushAsync(descriptor, body, null, cancellationToken).ConfigureAwait(false);
             }
             await destination.TagAsync(top.Descriptor, destinationReference, cancellationToken).ConfigureAwait(false);
+            Narrator.Say($"Named {top.Descriptor.Digest} {destinationReference}.");
             progress?.Report(new OperationProgress { Id = overall, Activity = $"Copying {sourceReference}", Status = "Done", Completed = true });
             return top.Descriptor;
         }
 
-        private static async Task<byte[]> ReadAllAsync(IContentStore store, Descriptor descriptor, CancellationToken cancellationToken)
+        /// <summary>The cap on a manifest or index read whole (distribution's own limit).</summary>
+        public const long MaxManifestBytes = 4L << 20;
+
+        /// <summary>A manifest or config read whole, capped: a declared size above the cap is refused unread, and a
+        /// store that sends more than it declared is stopped at the cap.</summary>
+        private static async Task<byte[]> ReadAllAsync(IContentStore store, Descriptor descriptor, CancellationToken cancellationToken, long max = MaxManifestBytes)
         {
+            var what = max == MaxManifestBytes ? "manifest" : "config";
+            if (descriptor.Size > max)
+                throw new ImageModuleException(max == MaxManifestBytes ? "ManifestTooLarge" : "InvalidConfig", ErrorKind.InvalidData,
+                    $"The {what} {descriptor.Digest} declares {descriptor.Size} bytes, more than the {max} a {what} may have; refused without reading it.", descriptor.Digest.ToString());
             using var stream = await store.FetchAsync(descriptor, cancellationToken).ConfigureAwait(false);
             var buffer = new MemoryStream();
-            await stream.CopyToAsync(buffer, 81920, cancellationToken).ConfigureAwait(false);
+            var chunk = new byte[81920];
+            int n;
+            while ((n = await stream.ReadAsync(chunk, 0, chunk.Length, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + n > max)
+                    throw new ImageModuleException(max == MaxManifestBytes ? "ManifestTooLarge" : "InvalidConfig", ErrorKind.InvalidData,
+                        $"The {what} {descriptor.Digest} is larger than the {max} bytes a {what} may have; refused.", descriptor.Digest.ToString());
+                buffer.Write(chunk, 0, n);
+            }
             return buffer.ToArray();
         }
 

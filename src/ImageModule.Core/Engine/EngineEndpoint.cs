@@ -17,11 +17,13 @@ namespace ImageModule.Engine
         /// <summary>"Docker" or "Podman": what Image.StoreKind says for images of this engine.</summary>
         public string Kind { get; init; } = Docker;
         public Uri Uri { get; init; } = new("unix:///var/run/docker.sock");
-        /// <summary>Directory holding ca.pem, cert.pem and key.pem for tcp:// with TLS (DOCKER_CERT_PATH).</summary>
+        /// <summary>Directory holding ca.pem, cert.pem and key.pem for tcp:// with TLS (DOCKER_CERT_PATH, else the docker config directory).</summary>
         public string? CertPath { get; init; }
         /// <summary>Verify the engine's certificate against ca.pem (DOCKER_TLS_VERIFY).</summary>
         public bool TlsVerify { get; init; }
-        public bool UsesTls => CertPath != null || TlsVerify;
+        /// <summary>Speak TLS to a tcp:// engine (DOCKER_TLS_VERIFY, DOCKER_TLS, DOCKER_CERT_PATH or an https:// URI).</summary>
+        public bool Tls { get; init; }
+        public bool UsesTls => Tls || TlsVerify;
 
         /// <summary>The URI as users write it (unix:///path, npipe:////./pipe/name, tcp://host:port).</summary>
         public string Location => Uri.Scheme == "unix" ? "unix://" + Uri.AbsolutePath : Uri.OriginalString;
@@ -86,20 +88,20 @@ namespace ImageModule.Engine
                 case "http":
                 case "https":
                 {
+                    // The docker CLI's rules: DOCKER_TLS_VERIFY set to anything (even "0") means TLS with the engine's
+                    // certificate verified; DOCKER_TLS means TLS unverified. DOCKER_CERT_PATH alone also means TLS, as in
+                    // the Go client's FromEnv (the CLI would speak plain HTTP and send nothing it could be verified with).
                     var certPath = environment("DOCKER_CERT_PATH");
                     var verify = !string.IsNullOrEmpty(environment("DOCKER_TLS_VERIFY"));
-                    if (verify && string.IsNullOrEmpty(certPath))
-                    {
-                        var home = environment("HOME") ?? environment("USERPROFILE") ?? "";
-                        certPath = Path.Combine(home, ".docker");
-                    }
-                    var useTls = verify || !string.IsNullOrEmpty(certPath) || uri.Scheme == "https";
+                    var useTls = verify || !string.IsNullOrEmpty(environment("DOCKER_TLS")) || !string.IsNullOrEmpty(certPath) || uri.Scheme == "https";
+                    if (useTls && string.IsNullOrEmpty(certPath)) certPath = DockerConfigDirectory(environment);
                     return new EngineEndpoint
                     {
                         Kind = kind,
                         Uri = uri,
                         CertPath = useTls && !string.IsNullOrEmpty(certPath) ? certPath : null,
                         TlsVerify = verify,
+                        Tls = useTls,
                     };
                 }
                 case "ssh":
@@ -107,6 +109,16 @@ namespace ImageModule.Engine
                 default:
                     throw InvalidEngine(text, $"unsupported scheme '{uri.Scheme}'");
             }
+        }
+
+        /// <summary>Where the docker CLI looks for ca.pem, cert.pem and key.pem by default: DOCKER_CONFIG, else ~/.docker.</summary>
+        private static string? DockerConfigDirectory(Func<string, string?> environment)
+        {
+            var config = environment("DOCKER_CONFIG");
+            if (!string.IsNullOrEmpty(config)) return config;
+            // Go's os.UserHomeDir: USERPROFILE on Windows, HOME elsewhere.
+            var home = environment(RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "USERPROFILE" : "HOME");
+            return string.IsNullOrEmpty(home) ? null : Path.Combine(home!, ".docker");
         }
 
         private static ImageModuleException InvalidEngine(string text, string reason) =>

@@ -12,6 +12,13 @@ namespace ImageModule.Engine
         /// <summary>Removing by ID an image that several names point at, without -Force.</summary>
         public const string ImageHasMultipleNames = "ImageHasMultipleNames";
         public const string InvalidEngine = "InvalidEngine";
+        /// <summary>TLS with a tcp:// engine failed: its certificate files cannot be read, the other end does not speak TLS
+        /// (or speaks it while the client spoke plain HTTP), or the engine refused the client certificate.</summary>
+        public const string TlsError = "EngineTlsError";
+        /// <summary>With DOCKER_TLS_VERIFY, the engine's certificate does not chain to ca.pem or does not name the host.</summary>
+        public const string CertificateUntrusted = "EngineCertificateUntrusted";
+        /// <summary>The engine requires a client certificate (dockerd --tlsverify) and DOCKER_CERT_PATH has none.</summary>
+        public const string ClientCertificateRequired = "EngineClientCertificateRequired";
         /// <summary>The engine answered with an error not covered by a more specific ID.</summary>
         public const string EngineError = "EngineError";
         /// <summary>A blob-level operation the engine's API has no call for (it moves whole images as archives).</summary>

@@ -13,12 +13,15 @@ namespace ImageModule.Engine
     public sealed partial class EngineStore
     {
         /// <summary>POST /images/create: the engine pulls <paramref name="reference"/>; its progress becomes ours.</summary>
-        public Task PullAsync(ImageReference reference, RegistryCredential? credential, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
+        /// <param name="platform">docker pull --platform: the engine takes that image of a multi-platform one (null: its own).</param>
+        public Task PullAsync(ImageReference reference, RegistryCredential? credential, IProgress<OperationProgress>? progress, CancellationToken cancellationToken,
+            Oci.Platform? platform = null)
         {
             var parameters = new ImagesCreateParameters
             {
                 FromImage = reference.WithoutTagOrDigest().Name,
                 Tag = reference.Digest?.ToString() ?? reference.Tag ?? "latest",
+                Platform = platform?.ToString(),
             };
             var messages = new RegistryMessages($"Pulling {reference} into {Kind}", progress);
             return RunRegistryCallAsync(c => c.Images.CreateImageAsync(parameters, Auth(reference, credential), messages, cancellationToken), reference, messages, cancellationToken);

@@ -41,6 +41,7 @@ namespace ImageModule.Engine
         private readonly SemaphoreSlim _connectGate = new(1, 1);
         private DockerClient? _client;
         private EngineContent? _content;
+        private EngineTls? _tls;
 
         public EngineStore(EngineEndpoint endpoint, TimeSpan? connectTimeout = null)
         {
@@ -59,6 +60,8 @@ namespace ImageModule.Engine
         public Version? ApiVersion { get; private set; }
         /// <summary>The engine's own version string, from GET /version.</summary>
         public string? EngineVersion { get; private set; }
+        /// <summary>The engine's OS and architecture, from GET /version (null before the first call).</summary>
+        public Platform? EnginePlatform { get; private set; }
 
         public ITarget Content => _content ??= new EngineContent(this);
 
@@ -84,14 +87,23 @@ namespace ImageModule.Engine
             {
                 if (_client != null) return _client;
                 CheckSocket();
+                if (Endpoint.UsesTls)
+                {
+                    // Certificates are read and one handshake made first, so a TLS problem is reported as itself.
+                    _tls ??= EngineTls.Load(Endpoint);
+                    await WithConnectTimeout(_tls.HandshakeAsync, cancellationToken).ConfigureAwait(false);
+                }
                 // GET /version without a version prefix is answered by every engine in its own version; then every
                 // later call is made at min(engine, ours), so an old engine never sees a path it does not know.
-                using var probe = EngineClientFactory.Create(Endpoint, null);
+                using var probe = EngineClientFactory.Create(Endpoint, null, _tls);
                 var version = await WithConnectTimeout(ct => probe.System.GetVersionAsync(ct), cancellationToken).ConfigureAwait(false);
                 var engineApi = Version.TryParse(version.APIVersion, out var parsed) ? parsed : MaxApiVersion;
                 ApiVersion = engineApi < MaxApiVersion ? engineApi : MaxApiVersion;
                 EngineVersion = version.Version;
-                _client = EngineClientFactory.Create(Endpoint, ApiVersion);
+                EnginePlatform = string.IsNullOrEmpty(version.Os) || string.IsNullOrEmpty(version.Arch)
+                    ? null
+                    : Platform.Normalize(new Platform { Os = version.Os.ToLowerInvariant(), Architecture = version.Arch.ToLowerInvariant() });
+                _client = EngineClientFactory.Create(Endpoint, ApiVersion, _tls);
                 return _client;
             }
             finally
@@ -130,11 +142,32 @@ namespace ImageModule.Engine
             {
                 throw Unreachable($"no answer within {ConnectTimeout.TotalSeconds:0.#} s", e);
             }
+            catch (DockerApiException e)
+            {
+                throw RefusedVersion(e);
+            }
             catch (Exception e) when (ConnectionFailure(e) is { } failure)
             {
                 throw failure;
             }
         }
+
+        /// <summary>
+        /// GET /version answered with an HTTP error: a TLS engine spoken to in plain HTTP (Go's server answers 400
+        /// "Client sent an HTTP request to an HTTPS server"), or something that is not an engine API.
+        /// </summary>
+        private ImageModuleException RefusedVersion(DockerApiException e)
+        {
+            var message = ApiMessage(e);
+            if (!Endpoint.UsesTls && e.StatusCode == HttpStatusCode.BadRequest && message.IndexOf("HTTPS", StringComparison.OrdinalIgnoreCase) >= 0)
+                return new ImageModuleException(EngineErrors.TlsError, ErrorKind.ConnectionError,
+                    $"The {Kind} engine at {Location} speaks TLS and was spoken to in plain HTTP. Set DOCKER_TLS_VERIFY=1 and " +
+                    "DOCKER_CERT_PATH to the directory holding its ca.pem, cert.pem and key.pem, as for the docker CLI.", Location, e);
+            return new ImageModuleException(EngineErrors.EngineError, ErrorKind.ConnectionError,
+                $"{Location} answered GET /version with HTTP {(int)e.StatusCode}; is it a {Kind} engine API? ({Truncate(message, 200)})", Location, e);
+        }
+
+        private static string Truncate(string text, int length) => text.Length <= length ? text : text.Substring(0, length) + "…";
 
         /// <summary>Runs one API call, mapping transport and API failures to ImageModuleExceptions.</summary>
         private async Task<T> CallAsync<T>(Func<DockerClient, Task<T>> call, string? target, CancellationToken cancellationToken)
@@ -193,9 +226,11 @@ namespace ImageModule.Engine
         /// <summary>An unreachable or forbidden engine, recognised anywhere in an exception chain; null for other failures.</summary>
         private ImageModuleException? ConnectionFailure(Exception exception)
         {
+            if (exception is ImageModuleException known) return known;
+            if (_tls?.Explain(exception) is { } tls) return tls;
             for (var e = exception; e != null; e = e.InnerException)
             {
-                if (e is ImageModuleException known) return known;
+                if (e is ImageModuleException inner) return inner;
                 if (e is UnauthorizedAccessException || e is SocketException { SocketErrorCode: SocketError.AccessDenied })
                     return new ImageModuleException(EngineErrors.AccessDenied, ErrorKind.PermissionDenied,
                         $"Permission denied on the {Kind} engine socket {Location}. Add your user to the engine's group (docker) or use a socket you may open (rootless podman: $XDG_RUNTIME_DIR/podman/podman.sock).",
@@ -214,6 +249,19 @@ namespace ImageModule.Engine
             new(EngineErrors.Unreachable, ErrorKind.ConnectionError,
                 $"Cannot reach the {Kind} engine at {Location} ({reason}). Is it running? (podman: podman system service; docker: dockerd)",
                 Location, inner);
+
+        /// <summary>
+        /// The platform images are chosen for when none is asked, for this engine: DOCKER_DEFAULT_PLATFORM as docker reads
+        /// it, else the engine's own OS and architecture (a Windows engine in Windows-containers mode says windows), else
+        /// <see cref="Platform.Default"/>.
+        /// </summary>
+        public async Task<Platform> DefaultPlatformAsync(CancellationToken cancellationToken)
+        {
+            var configured = Platform.FromEnvironment(Environment.GetEnvironmentVariable);
+            if (configured != null) return configured;
+            await ClientAsync(cancellationToken).ConfigureAwait(false);
+            return EnginePlatform ?? Platform.Default;
+        }
 
         // ---- listing -------------------------------------------------------------------------------------------
 
@@ -494,6 +542,8 @@ namespace ImageModule.Engine
             IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
         {
             var client = await ClientAsync(cancellationToken).ConfigureAwait(false);
+            // A multi-platform store image goes to the engine as the engine's platform (docker load takes one image).
+            var preferred = await DefaultPlatformAsync(cancellationToken).ConfigureAwait(false);
             var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 8 << 20, resumeWriterThreshold: 4 << 20, useSynchronizationContext: false));
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var writer = Task.Run(async () =>
@@ -502,7 +552,7 @@ namespace ImageModule.Engine
                 {
                     using (var body = pipe.Writer.AsStream(leaveOpen: true))
                     {
-                        await ArchiveWriter.SaveAsync(source, images, body, new SaveOptions { Format = SaveFormat.DockerAndOci }, progress, linked.Token).ConfigureAwait(false);
+                        await ArchiveWriter.SaveAsync(source, images, body, new SaveOptions { Format = SaveFormat.DockerAndOci, PreferredPlatform = preferred }, progress, linked.Token).ConfigureAwait(false);
                     }
                     await pipe.Writer.CompleteAsync().ConfigureAwait(false);
                 }

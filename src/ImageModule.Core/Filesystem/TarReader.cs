@@ -123,7 +123,14 @@ namespace ImageModule.Filesystem
             var skip = _remaining + _padding;
             _remaining = 0; _padding = 0;
             if (skip == 0) return;
-            if (_stream.CanSeek) { _stream.Seek(skip, SeekOrigin.Current); return; }
+            if (_stream.CanSeek)
+            {
+                // Seeking past the end succeeds silently; a file that ends inside an entry's content is cut off.
+                var left = _stream.Length - _stream.Position;
+                if (left < content) throw Truncated($"an entry needs {content} more bytes but the archive ends after {left}");
+                _stream.Seek(Math.Min(skip, left), SeekOrigin.Current);
+                return;
+            }
             var padding = skip - content;
             var buffer = new byte[(int)Math.Min(skip, 81920)];
             while (skip > 0)
@@ -134,7 +141,7 @@ namespace ImageModule.Filesystem
                     // Go's tar writer, left unclosed, ends after the last entry's data without padding or trailer
                     // (umoci layers copied by skopeo do); Go and docker read such layers, so a short final pad is the end.
                     if (skip <= padding) return;
-                    throw Corrupt("unexpected end of archive");
+                    throw Truncated($"unexpected end of archive, {skip - padding} bytes short of the entry's size");
                 }
                 skip -= n;
             }
@@ -150,7 +157,7 @@ namespace ImageModule.Filesystem
                 got += n;
             }
             if (got == 0) return false;
-            if (got < Block) throw Corrupt("truncated header");
+            if (got < Block) throw Truncated("the archive ends inside an entry header");
             return true;
         }
 
@@ -162,7 +169,7 @@ namespace ImageModule.Filesystem
             while (got < size)
             {
                 var n = await _stream.ReadAsync(data, got, (int)size - got, ct).ConfigureAwait(false);
-                if (n <= 0) throw Corrupt("unexpected end of archive");
+                if (n <= 0) throw Truncated("unexpected end of archive inside an extended header");
                 got += n;
             }
             _remaining = 0;
@@ -175,7 +182,7 @@ namespace ImageModule.Filesystem
         {
             if (_remaining <= 0) return 0;
             var n = _stream.Read(buffer, offset, (int)Math.Min(count, _remaining));
-            if (n <= 0) throw Corrupt("unexpected end of archive inside an entry");
+            if (n <= 0) throw Truncated($"unexpected end of archive inside '{Current?.Name}', {_remaining} bytes short");
             _remaining -= n;
             return n;
         }
@@ -184,7 +191,7 @@ namespace ImageModule.Filesystem
         {
             if (_remaining <= 0) return 0;
             var n = await _stream.ReadAsync(buffer, offset, (int)Math.Min(count, _remaining), ct).ConfigureAwait(false);
-            if (n <= 0) throw Corrupt("unexpected end of archive inside an entry");
+            if (n <= 0) throw Truncated($"unexpected end of archive inside '{Current?.Name}', {_remaining} bytes short");
             _remaining -= n;
             return n;
         }
@@ -299,6 +306,9 @@ namespace ImageModule.Filesystem
             var end = Array.IndexOf(b, (byte)0, offset, length);
             return Encoding.UTF8.GetString(b, offset, (end < 0 ? offset + length : end) - offset);
         }
+
+        private static ImageModuleException Truncated(string why) =>
+            TarErrors.Truncation($"Truncated tar archive: {why}");
 
         private static string TrimNul(string s) => s.TrimEnd('\0');
 

@@ -4,8 +4,11 @@ using System.Text.Json.Serialization;
 namespace ImageModule.Oci
 {
     /// <summary>A typed, sized, content-addressed pointer (descriptor.md).</summary>
-    public sealed record Descriptor
+    public sealed record Descriptor : IJsonDocument
     {
+        private readonly string _mediaType = "";
+        private readonly IReadOnlyDictionary<string, string>? _annotations;
+
         public Descriptor() { }
 
         public Descriptor(string mediaType, Digest digest, long size)
@@ -15,7 +18,7 @@ namespace ImageModule.Oci
             Size = size;
         }
 
-        [JsonPropertyName("mediaType")] public string MediaType { get; init; } = "";
+        [JsonPropertyName("mediaType")] public string MediaType { get => _mediaType; init => _mediaType = value ?? ""; }
         [JsonPropertyName("digest")] public Digest Digest { get; init; }
         [JsonPropertyName("size")] public long Size { get; init; }
 
@@ -23,13 +26,15 @@ namespace ImageModule.Oci
         public IReadOnlyList<string>? Urls { get; init; }
 
         [JsonPropertyName("annotations")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-        public IReadOnlyDictionary<string, string>? Annotations { get; init; }
+        public IReadOnlyDictionary<string, string>? Annotations { get => _annotations; init => _annotations = JsonNulls.Map(value); }
 
         [JsonPropertyName("platform")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
         public Platform? Platform { get; init; }
 
         [JsonPropertyName("artifactType")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
         public string? ArtifactType { get; init; }
+
+        string? IJsonDocument.Problem() => Digest.IsEmpty ? $"a descriptor ({MediaType}) has no digest" : Size < 0 ? $"descriptor {Digest} has a negative size" : null;
 
         public string? Annotation(string key) => Annotations != null && Annotations.TryGetValue(key, out var v) ? v : null;
 

@@ -18,16 +18,25 @@ namespace ImageModule.Oci
 
         public static byte[] Serialize<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, Options);
 
+        /// <summary>Error id of a document that is not valid JSON or lacks a field the spec requires.</summary>
+        public const string InvalidJson = "InvalidJson";
+
         public static T Deserialize<T>(byte[] json, string what)
         {
+            T value;
             try
             {
-                return JsonSerializer.Deserialize<T>(json, Options) ?? throw new JsonException("null document");
+                value = JsonSerializer.Deserialize<T>(json, Options) ?? throw new JsonException("null document");
             }
-            catch (Exception e) when (e is JsonException || e is InvalidDigestException || e is NotSupportedException || e is FormatException)
+            catch (Exception e) when (e is JsonException || e is InvalidDigestException || e is NotSupportedException || e is FormatException
+                                      || e is InvalidOperationException || e is ArgumentException)
             {
-                throw new ImageModuleException("InvalidJson", ErrorKind.InvalidData, $"Malformed {what}: {e.Message}", what, e);
+                throw new ImageModuleException(InvalidJson, ErrorKind.InvalidData, $"Malformed {what}: {e.Message}", what, e);
             }
+            // A well-formed document can still lack what the spec requires (a null config, a descriptor without digest).
+            if (value is IJsonDocument document && document.Problem() is string problem)
+                throw new ImageModuleException(InvalidJson, ErrorKind.InvalidData, $"Malformed {what}: {problem}", what);
+            return value;
         }
 
         /// <summary>Reads just the mediaType field of a manifest-like document, to tell an index from a manifest.</summary>

@@ -86,6 +86,10 @@ namespace ImageModule.References
                 registry = rest.Substring(0, firstSlash);
                 path = rest.Substring(firstSlash + 1);
                 if (!Domain.IsMatch(registry)) return $"'{registry}' is not a valid registry host[:port]";
+                // The grammar allows any digits; a URI (and a socket) only 1-65535.
+                var colon = registry.LastIndexOf(':');
+                if (colon > registry.LastIndexOf(']') && (!int.TryParse(registry.Substring(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) || port < 1 || port > 65535))
+                    return $"the port in '{registry}' is not between 1 and 65535";
                 if (registry == "index.docker.io" || registry == "registry-1.docker.io") registry = DockerHub;
             }
             else

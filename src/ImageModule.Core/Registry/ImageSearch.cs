@@ -29,18 +29,22 @@ namespace ImageModule.Registry
     {
         public const string DockerHubIndex = "index.docker.io";
         public const int MaxLimit = 100;
+        /// <summary>A hundred results are some tens of KiB; a bigger answer is refused, not read.</summary>
+        public const long MaxResponseBytes = 4L << 20;
 
         public static async Task<IReadOnlyList<ImageSearchResult>> SearchAsync(string registry, string term, int limit, bool officialOnly, int minimumStars,
             RegistryHostSettings? settings, CancellationToken cancellationToken)
         {
             var host = registry == References.ImageReference.DockerHub ? DockerHubIndex : registry;
-            var transport = RegistryTransport.Create(host, settings ?? new RegistryHostSettings(registry));
-            using var http = new HttpClient(new RetryHandler(transport)) { Timeout = TimeSpan.FromSeconds(60) };
+            settings ??= new RegistryHostSettings(registry);
+            var timeouts = settings.Timeouts;
+            var transport = RegistryTransport.Create(host, settings, timeouts.Connect);
+            using var http = new HttpClient(new RetryHandler(new RedirectHandler(new TimeoutHandler(timeouts, transport)))) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
             var uri = new Uri($"https://{host}/v1/search?q={Uri.EscapeDataString(term)}&n={Math.Max(1, Math.Min(limit, MaxLimit))}");
             HttpResponseMessage response;
             try
             {
-                response = await http.GetAsync(uri, cancellationToken).ConfigureAwait(false);
+                response = await http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             }
             catch (HttpRequestException e)
             {
@@ -49,7 +53,19 @@ namespace ImageModule.Registry
             using (response)
             {
                 if (!response.IsSuccessStatusCode) throw await RegistryErrors.FromResponseAsync(response, registry, term).ConfigureAwait(false);
-                var body = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+                byte[] body;
+                try
+                {
+                    body = await BoundedBody.ReadAsync(response, MaxResponseBytes, $"the search results of {host}", cancellationToken).ConfigureAwait(false);
+                }
+                catch (RegistryStalledException e)
+                {
+                    throw e.ToTimeout();
+                }
+                catch (Exception e) when (e is System.IO.IOException || e is HttpRequestException)
+                {
+                    throw new ImageModuleException("RegistryConnectionLost", ErrorKind.ConnectionError, $"The search results from {host} broke off: {e.Message}", registry, e);
+                }
                 return Parse(body, registry).Where(r => (!officialOnly || r.IsOfficial) && r.StarCount >= minimumStars).Take(limit).ToList();
             }
         }

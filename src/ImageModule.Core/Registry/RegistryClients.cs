@@ -34,8 +34,17 @@ namespace ImageModule.Registry
 
         public RegistryRepository Open(ImageReference reference) => Open(reference, _given ?? _stored(reference.Registry));
 
+        /// <summary>One time limit for this command (-TimeoutSeconds): replaces the connect, response and idle timeouts of every registry.</summary>
+        public TimeSpan? Timeout { get; init; }
+
+        public RegistryTimeouts TimeoutsFor(string registry)
+        {
+            var configured = Settings.For(registry).Timeouts;
+            return Timeout is TimeSpan t ? configured with { Connect = t, Response = t, Idle = t } : configured;
+        }
+
         private RegistryRepository Open(ImageReference reference, RegistryCredential? credential) =>
-            new(reference, credential, Settings.For(reference.Registry)) { Origins = Origins };
+            new(reference, credential, Settings.For(reference.Registry), timeouts: TimeoutsFor(reference.Registry)) { Origins = Origins };
 
         /// <summary>A source to pull from: the registry's mirrors in order, then the registry itself.</summary>
         public ISourceRepository OpenForPull(ImageReference reference)

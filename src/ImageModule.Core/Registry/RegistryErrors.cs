@@ -2,6 +2,7 @@ using System;
 using System.Net;
 using System.Net.Http;
 using System.Text.Json;
+using System.Threading;
 using System.Threading.Tasks;
 
 namespace ImageModule.Registry
@@ -9,13 +10,21 @@ namespace ImageModule.Registry
     /// <summary>Registry error responses as exceptions with stable ids and the registry's own message (never credentials).</summary>
     internal static class RegistryErrors
     {
+        /// <summary>An error body is a few hundred bytes of JSON; more than this is not read.</summary>
+        private const int MaxErrorBodyBytes = 64 << 10;
+
+        /// <summary>A time limit of <see cref="RegistryTimeouts"/> ran out: which host, in which phase, after how long.</summary>
+        public static ImageModuleException Timeout(string host, string phase, TimeSpan limit, Exception? inner = null) =>
+            new("RegistryTimeout", ErrorKind.OperationTimeout,
+                $"{host} did not answer in time ({phase}: nothing for {RegistryTimeouts.Format(limit)}). Set a longer timeout with -TimeoutSeconds or Set-ImageRegistrySetting if the registry is just slow.", host, inner);
+
         public static async Task<Exception> FromResponseAsync(HttpResponseMessage response, string registry, string target)
         {
             string? code = null, message = null;
             try
             {
-                var body = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
-                if (body.Length > 0 && body.Length < 1 << 20)
+                var body = await BoundedBody.ReadAsync(response, MaxErrorBodyBytes, "an error response", CancellationToken.None).ConfigureAwait(false);
+                if (body.Length > 0)
                 {
                     using var doc = JsonDocument.Parse(body);
                     if (doc.RootElement.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array && errors.GetArrayLength() > 0)
@@ -26,7 +35,8 @@ namespace ImageModule.Registry
                     }
                 }
             }
-            catch (JsonException) { }
+            // The status alone is the error when its body is not the JSON error document (or does not arrive).
+            catch (Exception e) when (e is JsonException || e is InvalidOperationException || e is ImageModuleException || e is System.IO.IOException || e is HttpRequestException) { }
             var detail = $"{registry}: {(int)response.StatusCode} {code ?? response.ReasonPhrase}{(message != null ? " — " + message : "")}";
             switch (code)
             {

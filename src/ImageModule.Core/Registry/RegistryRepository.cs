@@ -18,11 +18,17 @@ namespace ImageModule.Registry
     /// One repository on a registry, through the OCI distribution API (spec.md): manifests and blobs by digest,
     /// tags, uploads (monolithic, chunked, or a cross-repository mount) and deletion. Blob bodies are streamed,
     /// never buffered; a download that breaks off resumes with a Range request.
-    /// Handler chain: auth → retry → transport (scheme, TLS trust from the registry settings).
+    /// Handler chain: auth (the credential rule) → retry → redirect → timeout → transport (scheme, TLS trust, connect
+    /// timeout). Every document (manifest, page of tags, token, error) is read with a size cap.
     /// </summary>
     public sealed class RegistryRepository : ITarget, IChecksPushedContent, IDisposable
     {
-        private const long MaxManifestBytes = 4L << 20;
+        /// <summary>The cap on a manifest or index (distribution's own limit is 4 MiB).</summary>
+        public const long MaxManifestBytes = 4L << 20;
+        /// <summary>The cap on one page of tags or repositories.</summary>
+        public const long MaxPageBytes = 8L << 20;
+        /// <summary>Attempts at a document (manifest, page) whose body breaks off: it is small, so it is simply asked for again.</summary>
+        public const int DocumentAttempts = 3;
         /// <summary>Blobs above this size are uploaded in chunks of this size (PATCH with Content-Range).</summary>
         public const long DefaultChunkSize = 64L << 20;
         private readonly HttpClient _http;
@@ -31,13 +37,24 @@ namespace ImageModule.Registry
         // Blobs a HEAD just found missing: the push that usually follows need not ask again.
         private readonly ConcurrentDictionary<Digest, bool> _missing = new();
 
-        public RegistryRepository(ImageReference reference, RegistryCredential? credential = null, RegistryHostSettings? settings = null, HttpMessageHandler? transport = null)
+        public RegistryRepository(ImageReference reference, RegistryCredential? credential = null, RegistryHostSettings? settings = null, HttpMessageHandler? transport = null,
+            RegistryTimeouts? timeouts = null, TimeSpan? retryDelay = null)
         {
             Reference = reference;
-            transport ??= RegistryTransport.Create(reference.RegistryHost, settings ?? new RegistryHostSettings(reference.Registry));
-            _http = new HttpClient(new RegistryAuthHandler(credential, new RetryHandler(transport))) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+            settings ??= new RegistryHostSettings(reference.Registry);
+            Timeouts = timeouts ?? settings.Timeouts;
+            transport ??= RegistryTransport.Create(reference.RegistryHost, settings, Timeouts.Connect);
+            _retryDelay = retryDelay;
+            var chain = new RegistryAuthHandler(reference.RegistryHost, reference.Registry, credential,
+                new RetryHandler(new RedirectHandler(new TimeoutHandler(Timeouts, transport)), retryDelay));
+            // Time limits are TimeoutHandler's (per phase); HttpClient's single overall timeout would cut long blobs.
+            _http = new HttpClient(chain) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
             _base = new Uri($"https://{reference.RegistryHost}/v2/{reference.Repository}/");
         }
+
+        private readonly TimeSpan? _retryDelay;
+
+        public RegistryTimeouts Timeouts { get; }
 
         public ImageReference Reference { get; }
 
@@ -68,7 +85,7 @@ namespace ImageModule.Registry
         public async Task PingAsync(CancellationToken cancellationToken)
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_base, "/v2/"));
-            using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+            using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode) throw await ErrorAsync(response, Reference.Registry).ConfigureAwait(false);
         }
 
@@ -91,10 +108,19 @@ namespace ImageModule.Registry
         {
             // A manifest just resolved is not fetched again: a re-pull of an unchanged image costs one request.
             if (_manifests.TryGetValue(target.Digest, out var known)) return new MemoryStream(known, writable: false);
+            if (IsManifest(target))
+            {
+                // Refused before a byte is read: an index may declare a child of any size.
+                if (target.Size > MaxManifestBytes)
+                    throw new ImageModuleException("ManifestTooLarge", ErrorKind.InvalidData, $"The manifest {target.Digest} declares {target.Size} bytes, more than the {MaxManifestBytes} a manifest may have; refused without reading it.", target.Digest.ToString());
+                var document = await GetDocumentAsync(() => ManifestRequest(target.Digest.ToString()), MaxManifestBytes, $"the manifest {target.Digest}", target.Digest.ToString(), cancellationToken).ConfigureAwait(false);
+                var digest = Digest.Compute(document.Bytes);
+                if (digest != target.Digest) throw new DigestMismatchException(target.Digest.ToString(), digest.ToString(), Reference.ToString());
+                return new MemoryStream(document.Bytes, writable: false);
+            }
             var (response, body, _) = await OpenAsync(target, 0, cancellationToken).ConfigureAwait(false);
-            if (IsManifest(target)) return new VerifyingStream(new ResponseStream(response, body), target);
             Origins?.Record(target.Digest, Reference.Registry, Reference.Repository);
-            return new VerifyingStream(new ResumingStream(response, body, target.Size, (offset, ct) => OpenAsync(target, offset, ct)), target);
+            return new VerifyingStream(new ResumingStream(response, body, target.Size, (offset, ct) => OpenAsync(target, offset, ct), _retryDelay, Reference.Registry), target);
         }
 
         /// <summary>GET of a blob or manifest from <paramref name="offset"/>; Partial is false when the server sent it all.</summary>
@@ -116,7 +142,7 @@ namespace ImageModule.Registry
         {
             if (IsManifest(expected))
             {
-                var bytes = await ReadBoundedAsync(content, MaxManifestBytes, cancellationToken).ConfigureAwait(false);
+                var bytes = await BoundedBody.ReadAsync(content, MaxManifestBytes, $"the manifest {expected.Digest}", cancellationToken).ConfigureAwait(false);
                 if (Digest.Compute(bytes) != expected.Digest) throw new DigestMismatchException(expected.Digest.ToString(), Digest.Compute(bytes).ToString());
                 _manifests[expected.Digest] = bytes;
                 await PutManifestAsync(expected, bytes, expected.Digest.ToString(), cancellationToken).ConfigureAwait(false);
@@ -161,7 +187,11 @@ namespace ImageModule.Registry
             var url = from is null ? Url("blobs/uploads/") : Url($"blobs/uploads/?mount={Uri.EscapeDataString(blob.Digest.ToString())}&from={Uri.EscapeDataString(from)}");
             using var start = new HttpRequestMessage(HttpMethod.Post, url);
             using var started = await SendAsync(start, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-            if (from != null && started.StatusCode == HttpStatusCode.Created) return null;
+            if (from != null && started.StatusCode == HttpStatusCode.Created)
+            {
+                Narrator.Say($"{blob.Digest.Short}: mounted from {Reference.Registry}/{from}, not uploaded.");
+                return null;
+            }
             if (started.StatusCode != HttpStatusCode.Accepted) throw await ErrorAsync(started, blob.Digest.ToString()).ConfigureAwait(false);
             return Absolute(started.Headers.Location)
                 ?? throw new ImageModuleException("RegistryProtocolError", ErrorKind.InvalidData, "The registry started an upload without a Location.", Reference.ToString());
@@ -190,22 +220,33 @@ namespace ImageModule.Registry
         public async Task DeleteAsync(Digest manifest, CancellationToken cancellationToken)
         {
             using var request = new HttpRequestMessage(HttpMethod.Delete, Url("manifests/" + manifest));
-            using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+            using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             if (response.StatusCode != HttpStatusCode.Accepted && !response.IsSuccessStatusCode) throw await ErrorAsync(response, Reference.WithoutTagOrDigest().WithDigest(manifest).ToString()).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// Deletes one tag and leaves the manifest and its other tags (DELETE /v2/&lt;name&gt;/manifests/&lt;tag&gt;, OCI
+        /// distribution spec 1.1). False when the registry does not delete tags alone (CNCF distribution answers 400
+        /// or 405), so the caller can fall back to deleting the manifest.
+        /// </summary>
+        public async Task<bool> TryDeleteTagAsync(string tag, CancellationToken cancellationToken)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Delete, Url("manifests/" + tag));
+            using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.Accepted || response.IsSuccessStatusCode) return true;
+            if (response.StatusCode == HttpStatusCode.BadRequest || response.StatusCode == HttpStatusCode.MethodNotAllowed) return false;
+            throw await ErrorAsync(response, Reference.WithoutTagOrDigest().Name + ":" + tag).ConfigureAwait(false);
         }
 
         public async Task<Descriptor> ResolveAsync(string reference, CancellationToken cancellationToken)
         {
-            var request = new HttpRequestMessage(HttpMethod.Get, Url("manifests/" + reference));
-            AcceptManifests(request);
-            using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode) throw await ErrorAsync(response, Reference.WithoutTagOrDigest().Name + ":" + reference).ConfigureAwait(false);
-            var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
-            var bytes = await ReadBoundedAsync(stream, MaxManifestBytes, cancellationToken).ConfigureAwait(false);
+            var name = Reference.WithoutTagOrDigest().Name + (Digest.TryParse(reference, out _) ? "@" : ":") + reference;
+            var document = await GetDocumentAsync(() => ManifestRequest(reference), MaxManifestBytes, $"the manifest of {name}", name, cancellationToken).ConfigureAwait(false);
+            var bytes = document.Bytes;
             var digest = Digest.Compute(bytes);
             if (Digest.TryParse(reference, out var pinned) && pinned != digest) throw new DigestMismatchException(pinned.ToString(), digest.ToString(), Reference.ToString());
             _manifests[digest] = bytes;
-            var mediaType = response.Content.Headers.ContentType?.MediaType;
+            var mediaType = document.MediaType;
             if (string.IsNullOrEmpty(mediaType) || mediaType == "application/json") mediaType = OciJson.PeekMediaType(bytes) ?? MediaTypes.OciManifest;
             return new Descriptor(mediaType!, digest, bytes.Length);
         }
@@ -219,7 +260,7 @@ namespace ImageModule.Registry
             if (!_manifests.TryGetValue(manifest.Digest, out var bytes))
             {
                 using var stream = await FetchAsync(manifest, cancellationToken).ConfigureAwait(false);
-                bytes = await ReadBoundedAsync(stream, MaxManifestBytes, cancellationToken).ConfigureAwait(false);
+                bytes = await BoundedBody.ReadAsync(stream, MaxManifestBytes, $"the manifest {manifest.Digest}", cancellationToken).ConfigureAwait(false);
             }
             await PutManifestAsync(manifest, bytes, tag, cancellationToken).ConfigureAwait(false);
         }
@@ -243,30 +284,97 @@ namespace ImageModule.Registry
         private async Task<System.Collections.Generic.IReadOnlyList<string>> ListPagedAsync(Uri first, string property, string target, CancellationToken cancellationToken)
         {
             var items = new System.Collections.Generic.List<string>();
+            var known = new System.Collections.Generic.HashSet<string>(StringComparer.Ordinal);
+            var seen = new System.Collections.Generic.HashSet<string>(StringComparer.Ordinal);
             Uri? next = first;
-            // Bounded: a registry that keeps sending Link headers cannot keep us here forever.
-            for (var page = 0; next != null && page < 10_000; page++)
+            // Bounded: a registry that keeps sending Link headers cannot keep us here forever, and one that points
+            // back at a page already read is an error, not a longer list.
+            for (var page = 0; next != null; page++)
             {
-                using var request = new HttpRequestMessage(HttpMethod.Get, next);
-                using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
-                if (!response.IsSuccessStatusCode) throw await ErrorAsync(response, target).ConfigureAwait(false);
-                using var doc = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false));
-                if (doc.RootElement.TryGetProperty(property, out var list) && list.ValueKind == JsonValueKind.Array)
-                    items.AddRange(list.EnumerateArray().Select(t => t.GetString()).Where(t => t != null).Select(t => t!));
-                next = NextLink(response);
+                if (!seen.Add(next.AbsoluteUri))
+                    throw new ImageModuleException("RegistryProtocolError", ErrorKind.InvalidData, $"{Reference.Registry} paginated {target} in a loop (its Link header points back at {next.PathAndQuery}).", target);
+                if (page >= 10_000)
+                    throw new ImageModuleException("RegistryProtocolError", ErrorKind.InvalidData, $"{Reference.Registry} sent more than 10000 pages for {target}.", target);
+                var url = next;
+                var document = await GetDocumentAsync(() => new HttpRequestMessage(HttpMethod.Get, url), MaxPageBytes, $"a page of {property} of {target}", target, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    using var doc = JsonDocument.Parse(document.Bytes);
+                    if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty(property, out var list) && list.ValueKind == JsonValueKind.Array)
+                        foreach (var item in list.EnumerateArray())
+                            if (item.ValueKind == JsonValueKind.String && known.Add(item.GetString()!)) items.Add(item.GetString()!);
+                }
+                catch (JsonException e)
+                {
+                    throw new ImageModuleException("RegistryProtocolError", ErrorKind.InvalidData, $"{Reference.Registry} answered the list of {property} of {target} with something that is not JSON: {e.Message}", target, e);
+                }
+                next = NextLink(document.Link);
             }
             return items;
         }
 
-        private Uri? NextLink(HttpResponseMessage response)
+        private Uri? NextLink(string? link)
         {
-            if (!response.Headers.TryGetValues("Link", out var values)) return null;
-            var link = values.FirstOrDefault();
             if (link is null) return null;
             var start = link.IndexOf('<');
             var end = link.IndexOf('>');
             if (start < 0 || end <= start) return null;
-            return new Uri(_base, link.Substring(start + 1, end - start - 1));
+            if (!Uri.TryCreate(_base, link.Substring(start + 1, end - start - 1), out var next) || (next.Scheme != Uri.UriSchemeHttps && next.Scheme != Uri.UriSchemeHttp))
+                throw new ImageModuleException("RegistryProtocolError", ErrorKind.InvalidData, $"{Reference.Registry} sent a Link header that is not an address.", Reference.Registry);
+            return next;
+        }
+
+        private HttpRequestMessage ManifestRequest(string reference)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, Url("manifests/" + reference));
+            AcceptManifests(request);
+            return request;
+        }
+
+        /// <summary>A small document with what callers need of its response: its media type and Link header.</summary>
+        private sealed record Document(byte[] Bytes, string? MediaType, string? Link);
+
+        /// <summary>
+        /// GET of a small document (manifest, page), capped at <paramref name="max"/> bytes. A body that breaks off or
+        /// stalls is asked for again (up to <see cref="DocumentAttempts"/> times); giving up says why.
+        /// </summary>
+        private async Task<Document> GetDocumentAsync(Func<HttpRequestMessage> build, long max, string what, string target, CancellationToken cancellationToken)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                using var request = build();
+                using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+                if (!response.IsSuccessStatusCode) throw await ErrorAsync(response, target).ConfigureAwait(false);
+                // A document is small: all of it must arrive within the response timeout (a trickle is a timeout).
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                deadline.CancelAfter(Timeouts.Response);
+                try
+                {
+                    var bytes = await BoundedBody.ReadAsync(response, max, what, deadline.Token).ConfigureAwait(false);
+                    // A body shorter than its Content-Length is a cut, even when the connection closed cleanly.
+                    if (response.Content.Headers.ContentLength is long declared && declared != bytes.Length)
+                        throw new IOException($"{what} ended after {bytes.Length} of {declared} bytes.");
+                    var link = response.Headers.TryGetValues("Link", out var values) ? values.FirstOrDefault() : null;
+                    return new Document(bytes, response.Content.Headers.ContentType?.MediaType, link);
+                }
+                catch (ImageModuleException e) when (e.ErrorId == "RegistryResponseTooLarge" && max == MaxManifestBytes)
+                {
+                    throw new ImageModuleException("ManifestTooLarge", ErrorKind.InvalidData, $"Refused {what}: it is larger than the {MaxManifestBytes} bytes a manifest may have.", target, e);
+                }
+                catch (Exception e) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested && !(e is ImageModuleException))
+                {
+                    throw RegistryErrors.Timeout(Reference.Registry, $"reading {what}", Timeouts.Response, e);
+                }
+                catch (Exception e) when ((e is IOException || e is HttpRequestException) && !cancellationToken.IsCancellationRequested)
+                {
+                    if (attempt >= DocumentAttempts)
+                    {
+                        if (e is RegistryStalledException stalled) throw stalled.ToTimeout();
+                        throw new ImageModuleException("RegistryConnectionLost", ErrorKind.ConnectionError, $"Reading {what} from {Reference.Registry} broke off {DocumentAttempts} times: {e.InnerException?.Message ?? e.Message}", target, e);
+                    }
+                    Narrator.Say($"Reading {what} from {Reference.Registry} broke off ({e.Message}); asking again (attempt {attempt + 1} of {DocumentAttempts}).");
+                }
+            }
         }
 
         private static void AcceptManifests(HttpRequestMessage request)
@@ -282,36 +390,18 @@ namespace ImageModule.Registry
             }
             catch (HttpRequestException e)
             {
+                Narrator.Say($"{request.Method} {request.RequestUri?.AbsolutePath} on {Reference.Registry} failed: {e.InnerException?.Message ?? e.Message}");
                 throw new ImageModuleException("RegistryUnreachable", ErrorKind.ConnectionError,
                     $"Cannot reach registry {Reference.Registry} ({_base.GetLeftPart(UriPartial.Authority)}): {e.InnerException?.Message ?? e.Message}", Reference.Registry, e);
             }
-        }
-
-        private static async Task<byte[]> ReadBoundedAsync(Stream stream, long max, CancellationToken cancellationToken)
-        {
-            var buffer = new MemoryStream();
-            var chunk = new byte[81920];
-            int n;
-            while ((n = await stream.ReadAsync(chunk, 0, chunk.Length, cancellationToken).ConfigureAwait(false)) > 0)
+            catch (IOException e)
             {
-                if (buffer.Length + n > max) throw new ImageModuleException("ManifestTooLarge", ErrorKind.InvalidData, $"A manifest larger than {max} bytes was refused.");
-                buffer.Write(chunk, 0, n);
+                throw new ImageModuleException("RegistryUnreachable", ErrorKind.ConnectionError,
+                    $"The connection to registry {Reference.Registry} failed: {e.Message}", Reference.Registry, e);
             }
-            return buffer.ToArray();
         }
 
         public void Dispose() => _http.Dispose();
-
-        /// <summary>The body of a response that disposes the response with it.</summary>
-        private sealed class ResponseStream : ReadOnlyStream
-        {
-            private readonly HttpResponseMessage _response;
-            private readonly Stream _body;
-            public ResponseStream(HttpResponseMessage response, Stream body) { _response = response; _body = body; }
-            public override int Read(byte[] buffer, int offset, int count) => _body.Read(buffer, offset, count);
-            public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _body.ReadAsync(buffer, offset, count, cancellationToken);
-            protected override void Dispose(bool disposing) { if (disposing) { _body.Dispose(); _response.Dispose(); } base.Dispose(disposing); }
-        }
 
         /// <summary>The next <c>length</c> bytes of a stream, for one chunk of an upload; never closes the stream.</summary>
         private sealed class SliceStream : ReadOnlyStream

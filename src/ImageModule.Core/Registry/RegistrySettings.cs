@@ -23,8 +23,20 @@ namespace ImageModule.Registry
         /// <summary>A PEM file of CA certificates trusted for this registry in addition to the system's.</summary>
         public string? CertificateAuthority { get; init; }
 
+        /// <summary>Seconds to open a connection (TCP and TLS); unset: <see cref="RegistryTimeouts.Default"/>.</summary>
+        public double? ConnectTimeout { get; init; }
+
+        /// <summary>Seconds from a request to its response headers.</summary>
+        public double? ResponseTimeout { get; init; }
+
+        /// <summary>Seconds a response body may send nothing before the download counts as dropped.</summary>
+        public double? IdleTimeout { get; init; }
+
         [JsonIgnore]
-        public bool IsDefault => Mirrors.Count == 0 && !Insecure && CertificateAuthority is null;
+        public RegistryTimeouts Timeouts => RegistryTimeouts.Default.With(ConnectTimeout, ResponseTimeout, IdleTimeout);
+
+        [JsonIgnore]
+        public bool IsDefault => Mirrors.Count == 0 && !Insecure && CertificateAuthority is null && ConnectTimeout is null && ResponseTimeout is null && IdleTimeout is null;
     }
 
     /// <summary>

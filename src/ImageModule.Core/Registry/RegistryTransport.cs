@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Net.Http;
 using System.Net.Security;
+using System.Reflection;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading;
@@ -29,23 +30,51 @@ namespace ImageModule.Registry
             _mayUseHttp = mayUseHttp;
         }
 
-        public static RegistryTransport Create(string host, RegistryHostSettings settings)
+        public static RegistryTransport Create(string host, RegistryHostSettings settings, TimeSpan? connectTimeout = null)
         {
             var authorities = LoadAuthorities(settings.CertificateAuthority);
             RegistryTransport? transport = null;
-            var inner = new HttpClientHandler
+            bool Validate(X509Certificate? certificate, SslPolicyErrors errors)
             {
-                AllowAutoRedirect = true,
-                ServerCertificateCustomValidationCallback = (_, certificate, chain, errors) =>
-                {
-                    if (errors == SslPolicyErrors.None || settings.Insecure) return true;
-                    if (certificate != null && authorities.Count > 0 && errors == SslPolicyErrors.RemoteCertificateChainErrors && ChainsTo(certificate, authorities)) return true;
-                    Interlocked.Exchange(ref transport!._untrusted, 1);
-                    return false;
-                },
-            };
+                if (errors == SslPolicyErrors.None || settings.Insecure) return true;
+                if (certificate != null && authorities.Count > 0 && errors == SslPolicyErrors.RemoteCertificateChainErrors && ChainsTo(certificate, authorities)) return true;
+                Interlocked.Exchange(ref transport!._untrusted, 1);
+                return false;
+            }
+            var connect = connectTimeout ?? settings.Timeouts.Connect;
+            // Redirects are followed by RedirectHandler (one place for the credential and loop rules), never here.
+            var inner = SocketsHandler(connect, (_, certificate, _, errors) => Validate(certificate, errors))
+                ?? new HttpClientHandler { AllowAutoRedirect = false, ServerCertificateCustomValidationCallback = (_, certificate, _, errors) => Validate(certificate, errors) };
             transport = new RegistryTransport(host, settings.Insecure || RegistryRepository.IsLoopback(host), inner);
             return transport;
+        }
+
+        /// <summary>
+        /// SocketsHttpHandler where the runtime has it (PowerShell 7), for its ConnectTimeout: netstandard2.0 cannot
+        /// name the type, and HttpClientHandler has no connect timeout. Windows PowerShell 5.1 gets HttpClientHandler,
+        /// where the response timeout bounds connecting too.
+        /// </summary>
+        private static HttpMessageHandler? SocketsHandler(TimeSpan connectTimeout, RemoteCertificateValidationCallback validate)
+        {
+            var type = Type.GetType("System.Net.Http.SocketsHttpHandler, System.Net.Http", throwOnError: false);
+            if (type is null) return null;
+            if (type.GetProperty("IsSupported", BindingFlags.Public | BindingFlags.Static)?.GetValue(null) is false) return null;
+            var redirect = type.GetProperty("AllowAutoRedirect");
+            var connect = type.GetProperty("ConnectTimeout");
+            var sslOptions = type.GetProperty("SslOptions");
+            if (redirect is null || connect is null || sslOptions is null) return null;
+            var handler = (HttpMessageHandler)Activator.CreateInstance(type)!;
+            redirect.SetValue(handler, false);
+            connect.SetValue(handler, connectTimeout);
+            var ssl = sslOptions.GetValue(handler);
+            var callback = ssl?.GetType().GetProperty("RemoteCertificateValidationCallback");
+            if (ssl is null || callback is null)
+            {
+                handler.Dispose();
+                return null;
+            }
+            callback.SetValue(ssl, validate);
+            return handler;
         }
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)

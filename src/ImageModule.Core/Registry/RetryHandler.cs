@@ -3,11 +3,12 @@ using System.Net;
 using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
+using ImageModule.Content;
 
 namespace ImageModule.Registry
 {
     /// <summary>
-    /// Retries requests a registry or the network failed for a passing reason — 429, 502, 503, 504, a reset
+    /// Retries requests a registry or the network failed for a passing reason — 429, 500, 502, 503, 504, a reset
     /// connection — with exponential backoff, honouring Retry-After (capped). Only requests whose body can be sent
     /// again are retried; a streamed upload fails at once and its caller decides.
     /// </summary>
@@ -32,20 +33,22 @@ namespace ImageModule.Registry
                 {
                     response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
                 }
-                catch (HttpRequestException) when (replayable && attempt < MaxAttempts && !cancellationToken.IsCancellationRequested)
+                catch (HttpRequestException e) when (replayable && attempt < MaxAttempts && !cancellationToken.IsCancellationRequested)
                 {
+                    Narrator.Say($"{request.Method} {request.RequestUri?.GetLeftPart(UriPartial.Path)} failed ({e.InnerException?.Message ?? e.Message}); retrying in {RegistryTimeouts.Format(Backoff(attempt))} (attempt {attempt + 1} of {MaxAttempts}).");
                     await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
                     continue;
                 }
                 if (!replayable || attempt >= MaxAttempts || !IsTransient(response.StatusCode)) return response;
                 var delay = RetryAfter(response) ?? Backoff(attempt);
+                Narrator.Say($"{(response.RequestMessage?.RequestUri ?? request.RequestUri)?.Authority} answered {(int)response.StatusCode} to {request.Method} {request.RequestUri?.AbsolutePath}; retrying in {RegistryTimeouts.Format(delay)} (attempt {attempt + 1} of {MaxAttempts}).");
                 response.Dispose();
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
             }
         }
 
         private static bool IsTransient(HttpStatusCode status) =>
-            (int)status == 429 || status == HttpStatusCode.BadGateway || status == HttpStatusCode.ServiceUnavailable || status == HttpStatusCode.GatewayTimeout;
+            (int)status == 429 || status == HttpStatusCode.InternalServerError || status == HttpStatusCode.BadGateway || status == HttpStatusCode.ServiceUnavailable || status == HttpStatusCode.GatewayTimeout;
 
         private TimeSpan Backoff(int attempt) => TimeSpan.FromTicks(_baseDelay.Ticks << (attempt - 1));
 

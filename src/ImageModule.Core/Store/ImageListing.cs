@@ -33,9 +33,7 @@ namespace ImageModule.Store
             foreach (var entry in entries)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var summary = Summarize(entry, cache);
-                if (summary is null) continue;
-                rows.Add((entry, NameIndex.NameOf(entry), summary));
+                rows.Add((entry, NameIndex.NameOf(entry), Summarize(entry, cache)));
             }
 
             // SharedSize and RepoTags need the whole picture: which distinct images use each layer, which names each Id has.
@@ -90,6 +88,8 @@ namespace ImageModule.Store
                 Author = summary.Author,
                 Labels = labels,
                 Config = summary.ContainerConfig ?? new ContainerConfig(),
+                Status = summary.Status,
+                Problem = summary.Problem,
                 RepoTags = names.Where(n => n.Tag != null).Select(n => n.ToString()).Distinct().ToList(),
                 RepoDigests = names.Select(n => n.WithoutTagOrDigest().Name + "@" + entry.Digest).Distinct().ToList(),
                 LayerDiffIds = summary.DiffIds.Select(d => d.ToString()).ToList(),
@@ -99,24 +99,40 @@ namespace ImageModule.Store
             };
         }
 
-        /// <summary>Summary of a manifest, or of the child of an index that fits this machine; null if its blobs are missing.</summary>
-        private ImageSummary? Summarize(Descriptor entry, StoreCache cache)
+        /// <summary>
+        /// Summary of a manifest, or of the child of an index that fits this machine. Never null and never hidden: an
+        /// entry whose blobs are missing or unreadable gets a summary with <see cref="ImageSummary.Status"/> saying so,
+        /// so every index.json entry is listed and can be removed by name. The manifest is read on every listing (a
+        /// small file), and a cached summary is used only when it agrees with it: the cache is a hint, never the truth.
+        /// </summary>
+        private ImageSummary Summarize(Descriptor entry, StoreCache cache)
         {
             var key = entry.Digest.ToString();
-            if (cache.Images.TryGetValue(key, out var cached)) return cached;
+            var manifestDescriptor = entry;
+            Manifest manifest;
             try
             {
-                var manifestDescriptor = entry;
                 var bytes = _layout.ReadBlob(entry);
                 if (MediaTypes.IsIndex(OciJson.PeekMediaType(bytes) ?? entry.MediaType))
                 {
                     var index = OciJson.Deserialize<ImageIndex>(bytes, $"index {entry.Digest}");
                     var present = index.Manifests.Where(m => MediaTypes.IsManifest(m.MediaType) && _layout.HasBlob(m)).ToList();
-                    manifestDescriptor = present.FirstOrDefault(m => Platform.Current.Matches(m.Platform)) ?? present.FirstOrDefault();
-                    if (manifestDescriptor is null) return null;
+                    manifestDescriptor = present.FirstOrDefault(m => Platform.Current.Matches(m.Platform)) ?? present.FirstOrDefault()!;
+                    if (manifestDescriptor is null)
+                        return Broken(entry, null, ImageStatus.Incomplete, $"no manifest of index {entry.Digest} is in the store");
                     bytes = _layout.ReadBlob(manifestDescriptor);
                 }
-                var manifest = OciJson.Deserialize<Manifest>(bytes, $"manifest {manifestDescriptor.Digest}");
+                manifest = OciJson.Deserialize<Manifest>(bytes, $"manifest {manifestDescriptor.Digest}");
+            }
+            catch (ImageModuleException e)
+            {
+                return Broken(entry, null, StatusOf(e), $"{(manifestDescriptor == entry ? "manifest" : "platform manifest")} {manifestDescriptor.Digest}: {e.Message}");
+            }
+
+            if (cache.Images.TryGetValue(key, out var cached) && Agrees(cached, manifestDescriptor, manifest) && _layout.HasBlob(manifest.Config))
+                return WithLayersChecked(cached);
+            try
+            {
                 var config = OciJson.Deserialize<ImageConfig>(_layout.ReadBlob(manifest.Config), $"config {manifest.Config.Digest}");
                 var summary = new ImageSummary
                 {
@@ -133,20 +149,60 @@ namespace ImageModule.Store
                 };
                 cache.Images[key] = summary;
                 cache.Dirty = true;
-                return summary;
+                return WithLayersChecked(summary);
             }
-            catch (ImageModuleException e) when (e.Kind == ErrorKind.ObjectNotFound || e.Kind == ErrorKind.InvalidData)
+            catch (ImageModuleException e)
             {
-                return null;
+                return Broken(manifestDescriptor, manifest, StatusOf(e), $"config {manifest.Config.Digest}: {e.Message}");
             }
         }
 
+        /// <summary>A cached summary is used only if it describes this very manifest (null fields, another config, other layers: rebuilt).</summary>
+        private static bool Agrees(ImageSummary? cached, Descriptor manifestDescriptor, Manifest manifest) =>
+            cached?.Manifest != null && cached.Config != null && cached.Layers != null && cached.DiffIds != null
+            && cached.Manifest.Digest == manifestDescriptor.Digest
+            && cached.Config.Digest == manifest.Config.Digest
+            && cached.Layers.Count == manifest.Layers.Count
+            && cached.Layers.Select(l => l?.Digest).SequenceEqual(manifest.Layers.Select(l => (Digest?)l.Digest));
+
+        private ImageSummary WithLayersChecked(ImageSummary summary)
+        {
+            var missing = summary.Layers.FirstOrDefault(l => !_layout.HasBlob(l));
+            return missing is null ? summary : summary.With(ImageStatus.Incomplete, $"layer {missing.Digest}: missing from the store");
+        }
+
+        private static ImageStatus StatusOf(ImageModuleException e) => e.Kind == ErrorKind.ObjectNotFound ? ImageStatus.Incomplete : ImageStatus.Corrupt;
+
+        private static ImageSummary Broken(Descriptor manifestDescriptor, Manifest? manifest, ImageStatus status, string problem) => new()
+        {
+            Manifest = manifestDescriptor,
+            Config = manifest?.Config ?? new Descriptor(manifestDescriptor.MediaType, manifestDescriptor.Digest, manifestDescriptor.Size),
+            Layers = manifest?.Layers.ToList() ?? new List<Descriptor>(),
+            Status = status,
+            Problem = problem,
+        };
+
+        /// <summary>A layer whose size is unknown (its count stopped at <see cref="ExpansionLimit"/>) counts as its compressed size.</summary>
         private long UncompressedSize(Descriptor layer, StoreCache cache)
         {
+            var size = RecordedUncompressedSize(layer, cache);
+            return size == ExpansionLimit.Unknown ? layer.Size : size;
+        }
+
+        private long RecordedUncompressedSize(Descriptor layer, StoreCache cache)
+        {
             var key = layer.Digest.ToString();
-            if (cache.UncompressedSizes.TryGetValue(key, out var size)) return size;
+            // A negative size other than "unknown" is a damaged cache entry: measured again.
+            if (cache.UncompressedSizes.TryGetValue(key, out var size) && (size >= 0 || size == ExpansionLimit.Unknown)) return size;
             if (!_layout.HasBlob(layer)) return 0;
-            size = MeasureUncompressed(layer);
+            try
+            {
+                size = MeasureUncompressed(layer);
+            }
+            catch (Exception e) when (Content.CorruptContent.IsDecoderFailure(e) || e is ImageModuleException)
+            {
+                return 0; // a layer that does not decompress: unknown size, not cached; Test-ImageStore reports it
+            }
             cache.UncompressedSizes[key] = size;
             cache.Dirty = true;
             return size;
@@ -156,11 +212,16 @@ namespace ImageModule.Store
         {
             if (layer.MediaType == MediaTypes.OciLayer || layer.MediaType == MediaTypes.DockerLayer) return layer.Size;
             using var blob = _layout.OpenBlob(layer, verify: false);
-            using var tar = Decompression.Open(blob, out _);
+            var compressed = new Archive.CountingReadStream(blob, _ => { });
+            using var tar = Decompression.Open(compressed, out _);
             var buffer = new byte[1 << 17];
             long total = 0;
             int n;
-            while ((n = tar.Read(buffer, 0, buffer.Length)) > 0) total += n;
+            while ((n = tar.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                total += n;
+                if (ExpansionLimit.Exceeded(compressed.Position, total)) return ExpansionLimit.Unknown;
+            }
             return total;
         }
 
@@ -169,7 +230,8 @@ namespace ImageModule.Store
             var all = List(cancellationToken);
             var cache = _cache.Load();
             var entry = _names.Find(image) ?? throw new ImageNotFoundException(image.ToString());
-            var summary = Summarize(entry, cache) ?? throw new ImageNotFoundException(image.ToString(), $"Image {image} has missing blobs in {_layout.Root}");
+            var summary = Summarize(entry, cache);
+            if (summary.Status != ImageStatus.Ok) throw DamagedImage.Error(image.ToString(), summary.Status, summary.Problem);
             var config = OciJson.Deserialize<ImageConfig>(_layout.ReadBlob(summary.Config), $"config {summary.Config.Digest}");
 
             var usersByDiffId = all.Where(i => i.Id != image.Id)

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ImageModule.Oci;
@@ -17,8 +18,17 @@ namespace ImageModule.Store
         private static readonly JsonSerializerOptions Options = new(OciJson.Options) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
         [JsonPropertyName("version")] public int Version { get; set; } = CurrentVersion;
-        [JsonPropertyName("uncompressedSizes")] public Dictionary<string, long> UncompressedSizes { get; set; } = new();
-        [JsonPropertyName("images")] public Dictionary<string, ImageSummary> Images { get; set; } = new();
+        private Dictionary<string, long> _sizes = new();
+        private Dictionary<string, ImageSummary> _images = new();
+
+        // A cache is a hint: null where a map belongs is an empty map, a null summary is no summary (rebuilt from blobs).
+        [JsonPropertyName("uncompressedSizes")] public Dictionary<string, long> UncompressedSizes { get => _sizes; set => _sizes = value ?? new(); }
+        [JsonPropertyName("images")]
+        public Dictionary<string, ImageSummary> Images
+        {
+            get => _images;
+            set => _images = value is null ? new() : value.Where(kv => kv.Value != null).ToDictionary(kv => kv.Key, kv => kv.Value);
+        }
 
         [JsonIgnore] public bool Dirty { get; set; }
 
@@ -32,7 +42,8 @@ namespace ImageModule.Store
                 var cache = JsonSerializer.Deserialize<StoreCache>(File.ReadAllBytes(path), Options);
                 return cache is { Version: CurrentVersion } ? cache : new StoreCache();
             }
-            catch (Exception e) when (e is JsonException || e is IOException || e is NotSupportedException || e is InvalidDigestException)
+            catch (Exception e) when (e is JsonException || e is IOException || e is NotSupportedException || e is InvalidDigestException
+                                      || e is UnauthorizedAccessException || e is InvalidOperationException || e is ArgumentException)
             {
                 return new StoreCache();
             }
@@ -65,5 +76,16 @@ namespace ImageModule.Store
         [JsonPropertyName("variant")] public string? Variant { get; set; }
         [JsonPropertyName("author")] public string? Author { get; set; }
         [JsonPropertyName("containerConfig")] public ContainerConfig? ContainerConfig { get; set; }
+
+        /// <summary>Ok for summaries read from blobs that are all there; broken summaries are never cached.</summary>
+        [JsonIgnore] public ImageStatus Status { get; set; } = ImageStatus.Ok;
+        [JsonIgnore] public string? Problem { get; set; }
+
+        public ImageSummary With(ImageStatus status, string problem) => new()
+        {
+            Manifest = Manifest, Config = Config, Layers = Layers, DiffIds = DiffIds, Created = Created, Os = Os,
+            Architecture = Architecture, Variant = Variant, Author = Author, ContainerConfig = ContainerConfig,
+            Status = status, Problem = problem,
+        };
     }
 }

@@ -11,7 +11,8 @@ namespace ImageModule.Store
     /// Counts the decompressed length of a compressed blob while it is being written, on another thread
     /// (<see cref="BackgroundConsumer{T}"/>): the store learns a layer's uncompressed size in the same pass that stores it,
     /// instead of reading the blob back and decompressing it afterwards. If decompression fails the size is unknown
-    /// (null) and listing measures it the old way.
+    /// (null) and listing measures it the old way; a layer that expands past <see cref="ExpansionLimit"/> is recorded as
+    /// <see cref="ExpansionLimit.Unknown"/> (the count stops there).
     /// </summary>
     internal sealed class UncompressedSizeCounter : IDisposable
     {
@@ -36,10 +37,15 @@ namespace ImageModule.Store
             var buffer = ArrayPool<byte>.Shared.Rent(1 << 17);
             try
             {
-                using var decompressed = Decompression.Wrap(input, compression);
+                var compressed = new Archive.CountingReadStream(input, _ => { });
+                using var decompressed = Decompression.Wrap(compressed, compression);
                 long total = 0;
                 int n;
-                while ((n = decompressed.Read(buffer, 0, buffer.Length)) > 0) total += n;
+                while ((n = decompressed.Read(buffer, 0, buffer.Length)) > 0)
+                {
+                    total += n;
+                    if (ExpansionLimit.Exceeded(compressed.Position, total)) return ExpansionLimit.Unknown;
+                }
                 return total;
             }
             catch (Exception e) when (e is InvalidDataException || e is IOException || e is ArgumentException || e is InvalidOperationException

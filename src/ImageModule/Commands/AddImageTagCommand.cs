@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.References;
 
 namespace ImageModule.Commands
@@ -14,6 +15,7 @@ namespace ImageModule.Commands
         /// <summary>The image to tag: a name, tag or ID.</summary>
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageNameCompleter))]
         public string Name { get; set; } = "";
 
         [Parameter(Mandatory = true, ParameterSetName = ByInputObject, ValueFromPipeline = true)]

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.References;
 using ImageModule.Registry;
 
@@ -7,11 +8,12 @@ namespace ImageModule.Commands
     /// <summary>Logs in to a registry (docker login): checks the credentials, then stores them in the docker config file.</summary>
     [Cmdlet(VerbsCommunications.Connect, "ImageRegistry")]
     [OutputType(typeof(RegistryConnection))]
-    public sealed class ConnectImageRegistryCommand : RegistryCmdlet
+    public sealed class ConnectImageRegistryCommand : RemoteRegistryCmdlet
     {
         /// <summary>Registry host[:port]; docker.io for Docker Hub.</summary>
         [Parameter(Mandatory = true, Position = 0)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(RegistryCompleter))]
         public string Registry { get; set; } = "";
 
         protected override void ProcessRecord()
@@ -44,6 +46,7 @@ namespace ImageModule.Commands
     {
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(RegistryCompleter))]
         public string Registry { get; set; } = "";
 
         protected override void ProcessRecord()

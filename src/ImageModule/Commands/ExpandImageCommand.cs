@@ -1,6 +1,7 @@
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Filesystem;
 
 namespace ImageModule.Commands
@@ -15,6 +16,7 @@ namespace ImageModule.Commands
         public string DestinationPath { get; set; } = "";
 
         [Parameter]
+        [ArgumentCompleter(typeof(PlatformCompleter))]
         public string? Platform { get; set; }
 
         /// <summary>Unpack into a directory that is not empty.</summary>
@@ -23,7 +25,7 @@ namespace ImageModule.Commands
 
         protected override void ProcessRecord()
         {
-            foreach (var image in SelectedImages())
+            foreach (var image in UsableImages())
             {
                 var destination = SessionState.Path.GetUnresolvedProviderPathFromPSPath(DestinationPath);
                 if (Directory.Exists(destination) && Directory.EnumerateFileSystemEntries(destination).Any() && !Force)
@@ -37,10 +39,10 @@ namespace ImageModule.Commands
                     var manifest = ManifestOf(image);
                     var store = ContentOf(image);
                     var warnings = new System.Collections.Concurrent.ConcurrentQueue<string>();
-                    var options = new ExpandOptions { Platform = Platform is null ? null : Oci.Platform.Parse(Platform), Warning = warnings.Enqueue };
+                    var options = new ExpandOptions { Platform = PlatformParameter(Platform), Warning = warnings.Enqueue };
                     Run((progress, ct) => ImageFilesystem.ExpandAsync(store, manifest, destination, options, progress, ct));
                     foreach (var warning in warnings) WriteWarning(warning);
-                    WriteObject(new DirectoryInfo(destination));
+                    WriteObject(OutputPaths.Item(this, destination));
                 });
             }
         }

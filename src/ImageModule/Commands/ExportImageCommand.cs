@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Filesystem;
 
 namespace ImageModule.Commands
@@ -15,6 +16,7 @@ namespace ImageModule.Commands
         public string Path { get; set; } = "";
 
         [Parameter]
+        [ArgumentCompleter(typeof(PlatformCompleter))]
         public string? Platform { get; set; }
 
         [Parameter]
@@ -22,7 +24,7 @@ namespace ImageModule.Commands
 
         protected override void ProcessRecord()
         {
-            foreach (var image in SelectedImages())
+            foreach (var image in UsableImages())
             {
                 var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
                 if (File.Exists(path) && !Force)
@@ -30,12 +32,17 @@ namespace ImageModule.Commands
                     WriteError(new ImageModuleException("FileExists", ErrorKind.ResourceExists, $"'{path}' already exists; use -Force to overwrite it.", path), path);
                     continue;
                 }
+                if (OutputPaths.MissingParent(path) is { } missing)
+                {
+                    WriteError(missing, path);
+                    continue;
+                }
                 if (!ShouldProcess(path, $"Export the filesystem of {image}")) continue;
                 ForEachItem(image, () =>
                 {
                     var manifest = ManifestOf(image);
                     var store = ContentOf(image);
-                    var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
+                    var platform = PlatformParameter(Platform);
                     var temp = OpenEmbeddedStore().StagingBeside(path);
                     try
                     {
@@ -51,7 +58,7 @@ namespace ImageModule.Commands
                     {
                         if (File.Exists(temp)) File.Delete(temp);
                     }
-                    WriteObject(new FileInfo(path));
+                    WriteObject(OutputPaths.Item(this, path));
                 });
             }
         }

@@ -1,5 +1,6 @@
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.References;
 using ImageModule.Registry;
 
@@ -12,15 +13,19 @@ namespace ImageModule.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.Find, "Image", DefaultParameterSetName = SearchSet)]
     [OutputType(typeof(ImageSearchResult), ParameterSetName = new[] { SearchSet })]
-    [OutputType(typeof(string), ParameterSetName = new[] { TagsSet, CatalogSet })]
-    public sealed class FindImageCommand : RegistryCmdlet
+    [OutputType(typeof(RegistryEntry), ParameterSetName = new[] { TagsSet, CatalogSet })]
+    public sealed class FindImageCommand : RemoteRegistryCmdlet
     {
         private const string SearchSet = "Search";
         private const string TagsSet = "Tags";
         private const string CatalogSet = "Catalog";
 
-        /// <summary>Text to search for (docker search TERM).</summary>
-        [Parameter(Mandatory = true, Position = 0, ParameterSetName = SearchSet)]
+        /// <summary>Text to search for (docker search TERM). Without it, -Registry lists that registry's catalog.</summary>
+        /// <remarks>
+        /// Not mandatory: "Find-Image -Registry host" fits this set and the catalog set, and PowerShell then takes the
+        /// default set; a mandatory -Term would make it prompt for a term the user never meant to give.
+        /// </remarks>
+        [Parameter(Position = 0, ParameterSetName = SearchSet)]
         [ValidateNotNullOrEmpty]
         public string Term { get; set; } = "";
 
@@ -51,6 +56,7 @@ namespace ImageModule.Commands
         [Parameter(Mandatory = true, ParameterSetName = CatalogSet)]
         [Parameter(ParameterSetName = SearchSet)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(RegistryCompleter))]
         public string Registry { get; set; } = "";
 
         /// <summary>Only results matching this wildcard.</summary>
@@ -67,26 +73,33 @@ namespace ImageModule.Commands
 
         protected override void ProcessRecord()
         {
-            if (ParameterSetName == SearchSet)
+            if (ParameterSetName == SearchSet && Term.Length == 0 && string.IsNullOrEmpty(Registry))
+            {
+                ThrowTerminatingError(ToErrorRecord(new ImageModuleException("SearchTermMissing", ErrorKind.InvalidArgument,
+                    "Give a search term (Find-Image nginx), a repository with -ListTags, or a -Registry whose catalog to list.")));
+            }
+            if (ParameterSetName == SearchSet && Term.Length > 0)
             {
                 ForEachItem(Term, () =>
                 {
                     var registry = string.IsNullOrEmpty(Registry) ? ImageReference.DockerHub : RegistryName.Normalize(Registry);
                     var settings = RegistrySettings.Load().For(registry);
                     var results = Run((_, ct) => ImageSearch.SearchAsync(registry, Term, Limit, IsOfficial, MinimumStars, settings, ct));
-                    WriteObject(results, enumerateCollection: true);
+                    // Another registry's names are relative to it: qualified, so a result piped on means that registry.
+                    WriteObject(registry == ImageReference.DockerHub ? results : results.Select(r => r with { Name = registry + "/" + r.Name }), enumerateCollection: true);
                 });
                 return;
             }
             var filter = Filter is null ? null : new WildcardPattern(Filter, WildcardOptions.IgnoreCase);
-            if (ParameterSetName == CatalogSet)
+            if (ParameterSetName == CatalogSet || ParameterSetName == SearchSet)
             {
                 ForEachItem(Registry, () =>
                 {
                     // Any repository name gives a client for the registry; the catalog is registry-wide.
                     using var registry = OpenRepository(ImageReference.Parse(Registry.TrimEnd('/') + "/catalog"));
                     var repositories = Run((_, ct) => registry.ListCatalogAsync(PageSize, ct));
-                    WriteObject(repositories.Where(r => filter is null || filter.IsMatch(r)), enumerateCollection: true);
+                    var host = registry.Reference.Registry;
+                    WriteObject(repositories.Where(r => filter is null || filter.IsMatch(r)).Select(r => new RegistryEntry(host, r, null)), enumerateCollection: true);
                 });
                 return;
             }
@@ -94,9 +107,10 @@ namespace ImageModule.Commands
             {
                 ForEachItem(name, () =>
                 {
-                    using var repository = OpenRepository(ImageReference.Parse(name).WithoutTagOrDigest());
+                    var reference = ImageReference.Parse(name).WithoutTagOrDigest();
+                    using var repository = OpenRepository(reference);
                     var tags = Run((_, ct) => repository.ListTagsAsync(PageSize, ct));
-                    WriteObject(tags.Where(t => filter is null || filter.IsMatch(t)), enumerateCollection: true);
+                    WriteObject(tags.Where(t => filter is null || filter.IsMatch(t)).Select(t => new RegistryEntry(reference.Registry, reference.Repository, t)), enumerateCollection: true);
                 });
             }
         }

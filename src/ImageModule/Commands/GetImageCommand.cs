@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 
 namespace ImageModule.Commands
 {
@@ -18,10 +19,12 @@ namespace ImageModule.Commands
         [Parameter(Position = 0, ParameterSetName = ByName, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageNameCompleter))]
         public string[]? Name { get; set; }
 
         [Parameter(Mandatory = true, ParameterSetName = ById, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageIdCompleter))]
         public string[] Id { get; set; } = new string[0];
 
         [Parameter(Mandatory = true, ParameterSetName = ByDigest, ValueFromPipelineByPropertyName = true)]
@@ -68,7 +71,12 @@ namespace ImageModule.Commands
         }
 
         // Newest first, like docker images; emitted at the end so several -Name values come out in one sorted list.
-        protected override void EndProcessing() =>
+        protected override void EndProcessing()
+        {
             WriteObject(_found.OrderByDescending(i => i.Created).ThenBy(i => i.Name, System.StringComparer.Ordinal), enumerateCollection: true);
+            var damaged = _found.Where(i => i.Status != ImageStatus.Ok).Select(i => $"{i} ({i.Status})").Distinct().ToList();
+            if (damaged.Count > 0)
+                WriteWarning($"{damaged.Count} image(s) are damaged: {string.Join(", ", damaged)}. Their Problem property says what is wrong; Test-ImageStore checks the whole store and Repair-ImageStore repairs it.");
+        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Filesystem;
 
 namespace ImageModule.Commands
@@ -15,18 +16,19 @@ namespace ImageModule.Commands
         public string[]? Path { get; set; }
 
         [Parameter]
+        [ArgumentCompleter(typeof(PlatformCompleter))]
         public string? Platform { get; set; }
 
         protected override void ProcessRecord()
         {
             var patterns = Path?.Select(p => new WildcardPattern(p.TrimStart('/'), WildcardOptions.IgnoreCase | WildcardOptions.CultureInvariant)).ToList();
-            foreach (var image in SelectedImages())
+            foreach (var image in UsableImages())
             {
                 ForEachItem(image, () =>
                 {
                     var manifest = ManifestOf(image);
                     var store = ContentOf(image);
-                    var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
+                    var platform = PlatformParameter(Platform);
                     var files = Run((_, ct) => ImageFilesystem.ListFilesAsync(store, manifest, platform, ct));
                     foreach (var file in files)
                     {

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Collections.ObjectModel;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Compression;
 using ImageModule.Archive;
 using ImageModule.Content;
@@ -44,8 +45,9 @@ namespace ImageModule.Commands
         [Parameter]
         public string[] Change { get; set; } = new string[0];
 
-        /// <summary>Platform of a filesystem tarball, e.g. linux/arm64 (default: this machine's).</summary>
+        /// <summary>Platform of a filesystem tarball, e.g. linux/arm64 (default: DOCKER_DEFAULT_PLATFORM, else linux on this machine's architecture; with -Engine, the engine's).</summary>
         [Parameter]
+        [ArgumentCompleter(typeof(PlatformCompleter))]
         public string? Platform { get; set; }
 
         /// <summary>Commit message recorded in the history of a filesystem tarball import.</summary>
@@ -54,13 +56,31 @@ namespace ImageModule.Commands
 
         protected override void BeginProcessing()
         {
+            base.BeginProcessing();
+            _ = PlatformParameter(Platform, orEnvironment: true);
             if (Name != null && !ImageReference.TryParse(Name, out _, out var reason))
                 ThrowTerminatingError(ToErrorRecord(new InvalidReferenceException(Name, reason!), Name));
         }
 
         protected override void ProcessRecord()
         {
-            foreach (var path in ResolvePaths()) ForEachItem(path, () => Import(path));
+            foreach (var path in ResolvePaths()) ForEachItem(path, () => ImportChecked(path));
+        }
+
+        /// <summary>
+        /// A decompressor that meets corrupt data throws InvalidDataException, which is no IOException: named here as
+        /// the archive's fault, so it stays one item's non-terminating error and the next path is still imported.
+        /// </summary>
+        private void ImportChecked(string path)
+        {
+            try
+            {
+                Import(path);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new ImageModuleException(ArchiveErrors.CorruptTar, ErrorKind.InvalidData, $"'{path}' is corrupt: {e.Message}", path, e);
+            }
         }
 
         private IEnumerable<string> ResolvePaths()
@@ -118,7 +138,8 @@ namespace ImageModule.Commands
             var staging = new OciStore(System.IO.Path.Combine(OpenEmbeddedStore().StagingDirectory, "import-" + Guid.NewGuid().ToString("N").Substring(0, 12)));
             try
             {
-                var loaded = Load(path, staging.Content);
+                // docker import: the engine's platform when none is asked.
+                var loaded = Load(path, staging.Content, PlatformParameter(Platform, orEnvironment: true) ?? Run((_, ct) => engine.DefaultPlatformAsync(ct)));
                 var items = loaded.Select(l => new SaveItem(l.Reference is null ? Array.Empty<string>() : new[] { ImageReference.Parse(l.Reference).ToString() }, l.Manifest)).ToList();
                 foreach (var unnamed in loaded.Where(l => l.Reference is null)) Run((_, ct) => staging.KeepUnnamedAsync(unnamed.Manifest, ct));
                 var ids = new HashSet<string>(Run((_, ct) => staging.ListAsync(ct)).Select(i => i.Id));
@@ -135,9 +156,11 @@ namespace ImageModule.Commands
             }
         }
 
-        private IReadOnlyList<LoadedImage> Load(string path, ITarget target)
+        /// <param name="rootfsPlatform">The platform a filesystem tarball's image is made for (default: -Platform, DOCKER_DEFAULT_PLATFORM, linux on this machine's architecture).</param>
+        private IReadOnlyList<LoadedImage> Load(string path, ITarget target, Oci.Platform? rootfsPlatform = null)
         {
-            var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
+            var asked = PlatformParameter(Platform);
+            var platform = rootfsPlatform ?? PlatformParameter(Platform, orEnvironment: true);
             var format = Directory.Exists(path)
                 ? new ArchiveFormat(ArchiveKind.OciLayoutDirectory, ArchiveCompression.None)
                 : Run((_, ct) => ArchiveFormat.DetectAsync(path, ct));
@@ -147,7 +170,7 @@ namespace ImageModule.Commands
                 var options = new RootfsImportOptions { Name = Name, Changes = Change, Platform = platform, Message = Message, TempDirectory = OpenEmbeddedStore().StagingDirectory };
                 return new[] { Run((progress, ct) => RootfsImporter.ImportAsync(path, target, options, progress, ct)) };
             }
-            if (Change.Length > 0 || Message != null || platform != null)
+            if (Change.Length > 0 || Message != null || asked != null)
                 WriteWarning($"-Change, -Message and -Platform apply to filesystem tarballs; '{path}' is an image archive ({format.Kind}), so they were ignored.");
             return Run((progress, ct) => ArchiveLoader.LoadAsync(path, target, new LoadOptions { Name = Name }, progress, ct));
         }

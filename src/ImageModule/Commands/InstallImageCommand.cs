@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Content;
 using ImageModule.Engine;
 using ImageModule.Registry;
@@ -19,10 +20,12 @@ namespace ImageModule.Commands
     {
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageNameCompleter))]
         public string[] Name { get; set; } = new string[0];
 
-        /// <summary>os/arch[/variant] to pick from a multi-platform image (default: this machine's).</summary>
+        /// <summary>os/arch[/variant] to pick from a multi-platform image, and to require of a single-platform one (default: DOCKER_DEFAULT_PLATFORM, else linux on this machine's architecture).</summary>
         [Parameter]
+        [ArgumentCompleter(typeof(PlatformCompleter))]
         public string? Platform { get; set; }
 
         /// <summary>Keep every platform of a multi-platform image (the whole index), digests unchanged.</summary>
@@ -32,6 +35,15 @@ namespace ImageModule.Commands
         /// <summary>Pull every tag of the repository (docker pull -a).</summary>
         [Parameter]
         public SwitchParameter AllTags { get; set; }
+
+        /// <summary>-Platform, else DOCKER_DEFAULT_PLATFORM (as docker pull reads it), checked before any image is pulled.</summary>
+        private Oci.Platform? AskedPlatform => AllPlatforms ? PlatformParameter(Platform) : PlatformParameter(Platform, orEnvironment: true);
+
+        protected override void BeginProcessing()
+        {
+            base.BeginProcessing();
+            _ = AskedPlatform;
+        }
 
         protected override void ProcessRecord()
         {
@@ -60,13 +72,14 @@ namespace ImageModule.Commands
             {
                 // The engine pulls (docker pull), with -Credential or the stored login for the registry.
                 var engine = (EngineStore)Store;
-                Run((progress, ct) => engine.PullAsync(reference, GivenCredential ?? new DockerCredentialStore().Get(reference.Registry), progress, ct));
+                var asked = AskedPlatform;
+                Run((progress, ct) => engine.PullAsync(reference, GivenCredential ?? new DockerCredentialStore().Get(reference.Registry), progress, ct, asked));
                 Invalidate();
                 var pulled = Images.FirstOrDefault(i => i.Name == reference.ToString() || i.RepoDigests.Contains(reference.ToString()));
                 if (pulled != null) WriteObject(pulled);
                 return;
             }
-            var platform = Platform is null ? null : Oci.Platform.Parse(Platform);
+            var platform = AskedPlatform;
             var store = Store;
             using var source = Clients.OpenForPull(reference);
             using (store is OciStore oci ? oci.BeginIngest() : null)

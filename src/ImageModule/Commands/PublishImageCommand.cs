@@ -1,4 +1,7 @@
+using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Content;
 using ImageModule.Engine;
 using ImageModule.References;
@@ -16,6 +19,7 @@ namespace ImageModule.Commands
 
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageNameCompleter))]
         public string Name { get; set; } = "";
 
         [Parameter(Mandatory = true, ParameterSetName = ByInputObject, ValueFromPipeline = true)]
@@ -26,10 +30,34 @@ namespace ImageModule.Commands
         [ValidateNotNullOrEmpty]
         public string? Destination { get; set; }
 
+        private readonly List<Image> _pending = new();
+
         protected override void ProcessRecord()
         {
             var image = InputObject ?? SingleOrError(Name);
             if (image is null) return;
+            // One -Destination names one image: with several piped images each push would overwrite the last. The
+            // images are held until the input ends, so a second one refuses the lot before anything is pushed.
+            if (Destination != null && MyInvocation.ExpectingInput)
+            {
+                if (!_pending.Exists(i => i.Id == image.Id)) _pending.Add(image);
+                return;
+            }
+            Push(image);
+        }
+
+        protected override void EndProcessing()
+        {
+            if (_pending.Count > 1)
+            {
+                ThrowTerminatingError(ToErrorRecord(new ImageModuleException("OneDestinationSeveralImages", ErrorKind.InvalidArgument,
+                    $"{_pending.Count} images ({string.Join(", ", _pending.Select(i => i.Name ?? i.ShortId).Take(5))}) were piped to one -Destination {Destination}; each would overwrite the one before. Push them one at a time, or without -Destination to their own names.", Destination)));
+            }
+            foreach (var image in _pending) Push(image);
+        }
+
+        private void Push(Image image)
+        {
             ForEachItem(image, () =>
             {
                 var destination = ImageReference.Parse(Destination ?? image.Name ?? throw new InvalidReferenceException(image.Id, "an unnamed image needs -Destination"));

@@ -1,5 +1,6 @@
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.References;
 using ImageModule.Registry;
 
@@ -13,6 +14,7 @@ namespace ImageModule.Commands
         /// <summary>Registries to show (wildcards); default all configured ones.</summary>
         [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [SupportsWildcards]
+        [ArgumentCompleter(typeof(RegistryCompleter))]
         public string[]? Registry { get; set; }
 
         protected override void ProcessRecord() => ForEachItem(RegistrySettings.DefaultPath, () =>
@@ -49,6 +51,7 @@ namespace ImageModule.Commands
         /// <summary>Registry host[:port]; docker.io for Docker Hub.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(RegistryCompleter))]
         public string Registry { get; set; } = "";
 
         /// <summary>Mirrors (host[:port][/prefix]) in the order to try; an empty list removes them.</summary>

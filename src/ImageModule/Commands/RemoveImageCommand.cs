@@ -1,5 +1,7 @@
+using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 
 namespace ImageModule.Commands
 {
@@ -16,10 +18,12 @@ namespace ImageModule.Commands
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName, ValueFromPipeline = true)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageNameCompleter))]
         public string[] Name { get; set; } = new string[0];
 
         [Parameter(Mandatory = true, ParameterSetName = ById, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageIdCompleter))]
         public string[] Id { get; set; } = new string[0];
 
         [Parameter(Mandatory = true, ParameterSetName = ByInputObject, ValueFromPipeline = true)]
@@ -42,10 +46,7 @@ namespace ImageModule.Commands
             switch (ParameterSetName)
             {
                 case ByName:
-                    foreach (var name in Name)
-                    {
-                        foreach (var image in MatchOrError(name)) RemoveRow(image);
-                    }
+                    foreach (var name in Name) RemoveByName(name);
                     break;
                 case ById:
                     foreach (var id in Id) RemoveById(id);
@@ -59,6 +60,36 @@ namespace ImageModule.Commands
             }
         }
 
+        /// <summary>
+        /// A positional value is a name first, then an ID prefix (docker rmi's order); taken as an ID it gets the same
+        /// guard as -Id, so a short hex value never removes several names without -Force.
+        /// </summary>
+        private void RemoveByName(string name)
+        {
+            IReadOnlyList<Image> rows;
+            bool byId;
+            try
+            {
+                rows = Match(name, out byId);
+            }
+            catch (InvalidReferenceException e)
+            {
+                WriteError(e, name);
+                return;
+            }
+            if (rows.Count == 0)
+            {
+                if (!WildcardPattern.ContainsWildcardCharacters(name)) WriteError(new ImageNotFoundException(name), name);
+                return;
+            }
+            if (byId)
+            {
+                RemoveIdRows(name, rows);
+                return;
+            }
+            foreach (var image in rows) RemoveRow(image);
+        }
+
         private void RemoveById(string id)
         {
             var rows = MatchId(id);
@@ -67,6 +98,11 @@ namespace ImageModule.Commands
                 WriteError(new ImageNotFoundException(id), id);
                 return;
             }
+            RemoveIdRows(id, rows);
+        }
+
+        private void RemoveIdRows(string id, IReadOnlyList<Image> rows)
+        {
             var ids = rows.Select(r => r.Id).Distinct().ToList();
             if (ids.Count > 1)
             {

@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using ImageModule.Completion;
 using ImageModule.Archive;
 
 namespace ImageModule.Commands
@@ -30,13 +31,14 @@ namespace ImageModule.Commands
 
         /// <summary>For multi-platform images, the platform to save (default: all that are present).</summary>
         [Parameter]
+        [ArgumentCompleter(typeof(PlatformCompleter))]
         public string? Platform { get; set; }
 
         /// <summary>Overwrite an existing file.</summary>
         [Parameter]
         public SwitchParameter Force { get; set; }
 
-        protected override void ProcessRecord() => _images.AddRange(SelectedImages());
+        protected override void ProcessRecord() => _images.AddRange(UsableImages());
 
         protected override void EndProcessing()
         {
@@ -46,29 +48,35 @@ namespace ImageModule.Commands
             {
                 ThrowTerminatingError(ToErrorRecord(new ImageModuleException("FileExists", ErrorKind.ResourceExists, $"'{path}' already exists; use -Force to overwrite it.", path)));
             }
+            if (OutputPaths.MissingParent(path) is { } missing) ThrowTerminatingError(ToErrorRecord(missing));
             var names = string.Join(", ", _images.Select(i => i.Name ?? i.ShortId).Distinct());
             if (!ShouldProcess(path, $"Save {names}")) return;
 
-            // One entry per manifest, carrying every name the user selected for it.
-            var items = _images.GroupBy(i => i.Digest ?? i.Id).Select(g =>
+            // A failure (a damaged blob, a full disk) is this archive's error, written like any other per-item error with
+            // a stable id; the archive writer has already removed its temporary output.
+            ForEachItem(path, () =>
             {
-                var first = g.First();
-                var references = g.Where(i => i.Name != null).Select(i => i.Name!).Distinct().ToList();
-                return new SaveItem(references, ManifestOf(first));
-            }).ToList();
-            var source = ContentOf(_images[0]);
-            var options = new SaveOptions
-            {
-                Format = Format,
-                Compress = Compress,
-                Overwrite = Force,
-                Platform = Platform is null ? null : Oci.Platform.Parse(Platform),
-                // Work in progress is owned by this process's lease in the store, so a killed save leaves nothing that outlives the next one.
-                TempDirectory = OpenEmbeddedStore().StagingDirectory,
-                TempTarget = OpenEmbeddedStore().StagingBeside(path),
-            };
-            var written = Run((progress, ct) => ArchiveWriter.SaveAsync(source, items, path, options, progress, ct));
-            WriteObject(Format == SaveFormat.OciDirectory ? new DirectoryInfo(written) : (object)new FileInfo(written));
+                // One entry per manifest, carrying every name the user selected for it.
+                var items = _images.GroupBy(i => i.Digest ?? i.Id).Select(g =>
+                {
+                    var first = g.First();
+                    var references = g.Where(i => i.Name != null).Select(i => i.Name!).Distinct().ToList();
+                    return new SaveItem(references, ManifestOf(first));
+                }).ToList();
+                var source = ContentOf(_images[0]);
+                var options = new SaveOptions
+                {
+                    Format = Format,
+                    Compress = Compress,
+                    Overwrite = Force,
+                    Platform = PlatformParameter(Platform),
+                    // Work in progress is owned by this process's lease in the store, so a killed save leaves nothing that outlives the next one.
+                    TempDirectory = OpenEmbeddedStore().StagingDirectory,
+                    TempTarget = OpenEmbeddedStore().StagingBeside(path),
+                };
+                var written = Run((progress, ct) => ArchiveWriter.SaveAsync(source, items, path, options, progress, ct));
+                WriteObject(OutputPaths.Item(this, written));
+            });
         }
     }
 }

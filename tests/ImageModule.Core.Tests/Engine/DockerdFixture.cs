@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using System.Net.Http;
 using System.Net.Sockets;
 using System.Threading;
@@ -10,27 +11,36 @@ namespace ImageModule.Tests.Engine
 {
     /// <summary>
     /// A real Docker engine for the engine tests: vfs storage, no iptables, no bridge, its own data root, exec root,
-    /// pid file and socket under a temp directory (dockerd starts its own containerd there). Killed on dispose.
-    /// If dockerd cannot start, <see cref="StartError"/> says why and the tests fail with it.
+    /// pid file and socket under a temp directory (dockerd starts its own containerd there). Stopped on dispose (SIGTERM,
+    /// a bounded wait, then kill) and its mounts undone. If dockerd cannot start, <see cref="StartError"/> says why and
+    /// the tests fail with it.
     /// </summary>
-    public sealed class DockerdFixture : IDisposable
+    public class DockerdFixture : IDisposable
     {
         private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(45);
+        private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(20);
         private readonly Process? _dockerd;
         private readonly List<string> _log = new();
 
-        public DockerdFixture()
+        public DockerdFixture() : this(null)
+        {
+        }
+
+        /// <param name="extraArguments">More dockerd arguments, given the fixture's root directory (e.g. a TLS listener).</param>
+        protected DockerdFixture(Func<string, IEnumerable<string>>? extraArguments)
         {
             Root = Path.Combine("/tmp", "imd-engine-" + Guid.NewGuid().ToString("N").Substring(0, 8));
             Directory.CreateDirectory(Root);
             Socket = Path.Combine(Root, "docker.sock");
             var psi = new ProcessStartInfo("/usr/sbin/dockerd") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[]
-                     {
-                         "--storage-driver=vfs", "--iptables=false", "--ip6tables=false", "--bridge=none",
-                         "--data-root", Path.Combine(Root, "data"), "--exec-root", Path.Combine(Root, "exec"),
-                         "--pidfile", Path.Combine(Root, "docker.pid"), "--host", "unix://" + Socket,
-                     })
+            var arguments = new List<string>
+            {
+                "--storage-driver=vfs", "--iptables=false", "--ip6tables=false", "--bridge=none",
+                "--data-root", Path.Combine(Root, "data"), "--exec-root", Path.Combine(Root, "exec"),
+                "--pidfile", Path.Combine(Root, "docker.pid"), "--host", "unix://" + Socket,
+            };
+            if (extraArguments != null) arguments.AddRange(extraArguments(Root));
+            foreach (var a in arguments)
                 psi.ArgumentList.Add(a);
             try
             {
@@ -54,6 +64,28 @@ namespace ImageModule.Tests.Engine
                     return;
                 }
                 Thread.Sleep(200);
+            }
+        }
+
+        /// <summary>The first "API listen on 127.0.0.1:PORT" dockerd logged for a tcp:// host (port 0 = any free port), waited for within <paramref name="timeout"/>.</summary>
+        protected int WaitForTcpPort(TimeSpan timeout)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (true)
+            {
+                lock (_log)
+                {
+                    foreach (var line in _log)
+                    {
+                        var at = line.IndexOf("API listen on 127.0.0.1:", StringComparison.Ordinal);
+                        if (at < 0) continue;
+                        var digits = new string(line.Substring(at + "API listen on 127.0.0.1:".Length).TakeWhile(char.IsDigit).ToArray());
+                        if (int.TryParse(digits, out var port)) return port;
+                    }
+                }
+                if (_dockerd is null || _dockerd.HasExited || DateTime.UtcNow > deadline)
+                    throw new InvalidOperationException("dockerd did not log a tcp listener. Last log lines:\n" + string.Join("\n", Tail(20)));
+                Thread.Sleep(100);
             }
         }
 
@@ -109,11 +141,14 @@ namespace ImageModule.Tests.Engine
         /// <summary>Runs the docker CLI against this engine (bounded); returns stdout, throws with stderr on failure.</summary>
         public string Docker(params string[] arguments) => Run(new Dictionary<string, string>(), arguments);
 
-        public string Run(IDictionary<string, string> environment, params string[] arguments)
+        public string Run(IDictionary<string, string> environment, params string[] arguments) => RunAt(Uri, environment, arguments);
+
+        /// <summary>Runs the docker CLI against <paramref name="host"/> (-H) with <paramref name="environment"/> (bounded).</summary>
+        public string RunAt(string host, IDictionary<string, string> environment, params string[] arguments)
         {
             var psi = new ProcessStartInfo("docker") { RedirectStandardOutput = true, RedirectStandardError = true };
             psi.ArgumentList.Add("-H");
-            psi.ArgumentList.Add(Uri);
+            psi.ArgumentList.Add(host);
             foreach (var a in arguments) psi.ArgumentList.Add(a);
             foreach (var (k, v) in environment) psi.Environment[k] = v;
             using var p = Process.Start(psi)!;
@@ -164,12 +199,19 @@ namespace ImageModule.Tests.Engine
             if (p.ExitCode != 0) throw new InvalidOperationException($"{file} failed: {err.Result}");
         }
 
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+        private static extern int Kill(int pid, int signal);
+
+        private static int Terminate(int pid) => Kill(pid, 15);
+
         public void Dispose()
         {
             if (_dockerd != null)
             {
                 try
                 {
+                    // SIGTERM lets dockerd stop its containerd and unmount; kill only if it does not within the bound.
+                    if (!_dockerd.HasExited && Terminate(_dockerd.Id) == 0) _dockerd.WaitForExit((int)StopTimeout.TotalMilliseconds);
                     if (!_dockerd.HasExited)
                     {
                         _dockerd.Kill(entireProcessTree: true);

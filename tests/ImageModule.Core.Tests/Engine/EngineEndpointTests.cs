@@ -40,6 +40,88 @@ namespace ImageModule.Tests.Engine
         }
 
         [Fact]
+        public void Tls_follows_the_docker_environment()
+        {
+            // DOCKER_TLS_VERIFY set to anything means TLS with verification; certificates default to DOCKER_CONFIG, then ~/.docker.
+            var verify = EngineEndpoint.Resolve("tcp://127.0.0.1:2376", Env(("DOCKER_TLS_VERIFY", "0"), ("DOCKER_CONFIG", "/cfg"), ("HOME", "/home/u")));
+            Assert.True(verify.UsesTls);
+            Assert.True(verify.TlsVerify);
+            Assert.Equal("/cfg", verify.CertPath);
+            Assert.Equal("/home/u/.docker", EngineEndpoint.Resolve("tcp://127.0.0.1:2376", Env(("DOCKER_TLS_VERIFY", "1"), ("HOME", "/home/u"))).CertPath);
+            // DOCKER_TLS: TLS without verifying the engine; DOCKER_CERT_PATH alone likewise (the Go client's FromEnv).
+            var unverified = EngineEndpoint.Resolve("tcp://127.0.0.1:2376", Env(("DOCKER_TLS", "1"), ("HOME", "/home/u")));
+            Assert.True(unverified.UsesTls);
+            Assert.False(unverified.TlsVerify);
+            var certsOnly = EngineEndpoint.Resolve("tcp://127.0.0.1:2376", Env(("DOCKER_CERT_PATH", "/certs")));
+            Assert.True(certsOnly.UsesTls);
+            Assert.False(certsOnly.TlsVerify);
+            Assert.True(EngineEndpoint.Resolve("https://127.0.0.1:2376", Env()).UsesTls);
+            // Unix sockets never use TLS.
+            Assert.False(EngineEndpoint.Resolve("unix:///tmp/d.sock", Env(("DOCKER_TLS_VERIFY", "1"))).UsesTls);
+        }
+
+        [Theory]
+        [InlineData("ca.pem", "not a certificate", "holds no PEM certificate")]
+        [InlineData("cert.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "has no companion")]
+        [InlineData("key.pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "has no companion")]
+        public async Task Unreadable_or_incomplete_certificate_files_are_EngineTlsError_before_connecting(string file, string content, string reason)
+        {
+            File.WriteAllText(Path.Combine(_dir, file), content);
+            // Port 9 on loopback: nothing is ever reached, the files are refused first.
+            using var engine = new EngineStore(EngineEndpoint.Resolve("tcp://127.0.0.1:9", Env(("DOCKER_TLS_VERIFY", "1"), ("DOCKER_CERT_PATH", _dir))));
+            var e = await Assert.ThrowsAsync<ImageModuleException>(() => engine.ListAsync(CancellationToken.None));
+            Assert.Equal(EngineErrors.TlsError, e.ErrorId);
+            Assert.Contains("tcp://127.0.0.1:9", e.Message);
+            Assert.Contains(reason, e.Message);
+        }
+
+        [Fact]
+        public async Task A_client_key_that_does_not_match_is_EngineTlsError_naming_the_files()
+        {
+            var a = TestCertificate.Create(_dir, "a");
+            var b = TestCertificate.Create(_dir, "b");
+            File.Copy(a.CertificatePath, Path.Combine(_dir, "cert.pem"));
+            File.Copy(b.KeyPath, Path.Combine(_dir, "key.pem"));
+            using var engine = new EngineStore(EngineEndpoint.Resolve("tcp://127.0.0.1:9", Env(("DOCKER_TLS_VERIFY", "1"), ("DOCKER_CERT_PATH", _dir))));
+            var e = await Assert.ThrowsAsync<ImageModuleException>(() => engine.ListAsync(CancellationToken.None));
+            Assert.Equal(EngineErrors.TlsError, e.ErrorId);
+            Assert.Contains(Path.Combine(_dir, "cert.pem"), e.Message);
+        }
+
+        [Fact]
+        public async Task The_default_platform_for_an_engine_is_the_one_it_reports()
+        {
+            // A stand-in engine on loopback answering GET /version as a Windows arm64 engine would.
+            using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+            var serve = Task.Run(async () =>
+            {
+                for (var i = 0; i < 4; i++)
+                {
+                    using var client = await listener.AcceptTcpClientAsync();
+                    var stream = client.GetStream();
+                    var buffer = new byte[8192];
+                    var request = "";
+                    while (!request.Contains("\r\n\r\n"))
+                    {
+                        var n = await stream.ReadAsync(buffer);
+                        if (n == 0) break;
+                        request += System.Text.Encoding.ASCII.GetString(buffer, 0, n);
+                    }
+                    var body = "{\"Version\":\"24.0.0\",\"ApiVersion\":\"1.43\",\"Os\":\"windows\",\"Arch\":\"arm64\"}";
+                    var response = $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}";
+                    await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(response));
+                }
+            });
+            using var engine = new EngineStore(EngineEndpoint.Resolve($"tcp://127.0.0.1:{port}", Env()));
+            var platform = await engine.DefaultPlatformAsync(CancellationToken.None);
+            Assert.Equal("windows/arm64", platform.ToString());
+            Assert.Equal("windows/arm64", engine.EnginePlatform!.ToString());
+            listener.Stop();
+        }
+
+        [Fact]
         public void Podman_is_the_rootless_socket_if_present_then_the_rootful_one()
         {
             Directory.CreateDirectory(Path.Combine(_dir, "podman"));
