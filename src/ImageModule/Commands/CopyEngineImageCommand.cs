@@ -55,7 +55,7 @@ namespace ImageModule.Commands
                 IReadOnlyList<LoadedImage> loaded;
                 using (store.BeginIngest())
                 {
-                    var options = new LoadOptions { TempDirectory = store.Layout.TempDirectory };
+                    var options = new LoadOptions { TempDirectory = store.StagingDirectory };
                     store.Layout.EnsureCreated();
                     ProgressActivity = $"Copying {what} from {engine.Kind} into the store";
                     loaded = Run((progress, ct) => engine.SaveToAsync(names, store.Content, options, progress, ct));
