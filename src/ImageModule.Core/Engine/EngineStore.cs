@@ -161,7 +161,7 @@ namespace ImageModule.Engine
         }
 
         /// <summary>
-        /// GET /version answered with an HTTP error: a TLS engine spoken to in plain HTTP (Go's server answers 400
+        /// The probe (GET /_ping, /version) answered with an HTTP error: a TLS engine spoken to in plain HTTP (Go's server answers 400
         /// "Client sent an HTTP request to an HTTPS server"), or something that is not an engine API.
         /// </summary>
         private ImageModuleException RefusedVersion(DockerApiException e)
@@ -172,7 +172,7 @@ namespace ImageModule.Engine
                     $"The {Kind} engine at {Location} speaks TLS and was spoken to in plain HTTP. Set DOCKER_TLS_VERIFY=1 and " +
                     "DOCKER_CERT_PATH to the directory holding its ca.pem, cert.pem and key.pem, as for the docker CLI.", Location, e);
             return new ImageModuleException(EngineErrors.EngineError, ErrorKind.ConnectionError,
-                $"{Location} answered GET /version with HTTP {(int)e.StatusCode}; is it a {Kind} engine API? ({Truncate(message, 200)})", Location, e);
+                $"{Location} answered the engine API probe (GET /_ping, /version) with HTTP {(int)e.StatusCode}; is it a {Kind} engine API? ({Truncate(message, 200)})", Location, e);
         }
 
         private static string Truncate(string text, int length) => text.Length <= length ? text : text.Substring(0, length) + "…";
@@ -519,14 +519,19 @@ namespace ImageModule.Engine
         /// Engine → store: reads GET /images/get (docker save) front to back and ingests it into <paramref name="destination"/>
         /// as it arrives. The image ID (config digest) and diff IDs are unchanged. <paramref name="names"/> are names or IDs.
         /// </summary>
+        /// <param name="platform">The platform asked for: every image must be for it (PlatformNotFound before anything moves).</param>
         public async Task<IReadOnlyList<LoadedImage>> SaveToAsync(IReadOnlyList<string> names, ITarget destination, LoadOptions? options,
-            IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
+            IProgress<OperationProgress>? progress, CancellationToken cancellationToken, Platform? platform = null)
         {
             if (names.Count == 0) return Array.Empty<LoadedImage>();
             var target = string.Join(", ", names);
-            // Inspect first: a missing image is ImageNotFound, not a failed archive.
+            // Inspect first: a missing image is ImageNotFound (and one of another platform PlatformNotFound), not a failed archive.
             foreach (var name in names)
-                await CallAsync(c => c.Images.InspectImageAsync(name, cancellationToken), name, cancellationToken).ConfigureAwait(false);
+            {
+                var inspect = await CallAsync(c => c.Images.InspectImageAsync(name, cancellationToken), name, cancellationToken).ConfigureAwait(false);
+                if (platform != null)
+                    PlatformCheck.Ensure(platform, new Platform { Os = inspect.Os ?? "", Architecture = inspect.Architecture ?? "", Variant = string.IsNullOrEmpty(inspect.Variant) ? null : inspect.Variant }, $"{Kind} image {name}");
+            }
             var response = await CallAsync(c => c.Images.SaveImagesAsync(names.ToArray(), cancellationToken), target, cancellationToken).ConfigureAwait(false);
             using (var archive = new EngineResponseStream(response, cancellationToken))
             {
@@ -546,8 +551,9 @@ namespace ImageModule.Engine
         /// in-memory pipe that POST /images/load reads as it is written (no temporary file). Returns what the engine
         /// reported loading ("name:tag" or image IDs).
         /// </summary>
+        /// <param name="platform">The platform asked for (strict); without it, a multi-platform image goes as <see cref="DefaultPlatformAsync"/>.</param>
         public async Task<IReadOnlyList<string>> LoadFromAsync(IContentStore source, IReadOnlyList<SaveItem> images,
-            IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
+            IProgress<OperationProgress>? progress, CancellationToken cancellationToken, Platform? platform = null)
         {
             var client = await ClientAsync(cancellationToken).ConfigureAwait(false);
             // A multi-platform store image goes to the engine as the engine's platform (docker load takes one image).
@@ -560,7 +566,7 @@ namespace ImageModule.Engine
                 {
                     using (var body = pipe.Writer.AsStream(leaveOpen: true))
                     {
-                        await ArchiveWriter.SaveAsync(source, images, body, new SaveOptions { Format = SaveFormat.DockerAndOci, PreferredPlatform = preferred }, progress, linked.Token).ConfigureAwait(false);
+                        await ArchiveWriter.SaveAsync(source, images, body, new SaveOptions { Format = SaveFormat.DockerAndOci, Platform = platform, PreferredPlatform = preferred }, progress, linked.Token).ConfigureAwait(false);
                     }
                     await pipe.Writer.CompleteAsync().ConfigureAwait(false);
                 }

@@ -135,7 +135,7 @@ namespace ImageModule.Commands
         /// </summary>
         private void ImportIntoEngine(string path, EngineStore engine)
         {
-            var staging = new OciStore(System.IO.Path.Combine(OpenEmbeddedStore().Layout.TempDirectory, "import-" + Guid.NewGuid().ToString("N").Substring(0, 12)));
+            var staging = new OciStore(System.IO.Path.Combine(OpenEmbeddedStore().StagingDirectory, "import-" + Guid.NewGuid().ToString("N").Substring(0, 12)));
             try
             {
                 // docker import: the engine's platform when none is asked.
@@ -143,6 +143,7 @@ namespace ImageModule.Commands
                 var items = loaded.Select(l => new SaveItem(l.Reference is null ? Array.Empty<string>() : new[] { ImageReference.Parse(l.Reference).ToString() }, l.Manifest)).ToList();
                 foreach (var unnamed in loaded.Where(l => l.Reference is null)) Run((_, ct) => staging.KeepUnnamedAsync(unnamed.Manifest, ct));
                 var ids = new HashSet<string>(Run((_, ct) => staging.ListAsync(ct)).Select(i => i.Id));
+                ProgressActivity = $"Loading {System.IO.Path.GetFileName(path)} into {engine.Kind}";
                 Run((progress, ct) => engine.LoadFromAsync(staging, items, progress, ct));
                 Invalidate();
                 var names = new HashSet<string>(items.SelectMany(i => i.References));
@@ -159,6 +160,7 @@ namespace ImageModule.Commands
         /// <param name="rootfsPlatform">The platform a filesystem tarball's image is made for (default: -Platform, DOCKER_DEFAULT_PLATFORM, linux on this machine's architecture).</param>
         private IReadOnlyList<LoadedImage> Load(string path, ITarget target, Oci.Platform? rootfsPlatform = null)
         {
+            ProgressActivity = $"Importing {path}";
             var asked = PlatformParameter(Platform);
             var platform = rootfsPlatform ?? PlatformParameter(Platform, orEnvironment: true);
             var format = Directory.Exists(path)
@@ -166,7 +168,8 @@ namespace ImageModule.Commands
                 : Run((_, ct) => ArchiveFormat.DetectAsync(path, ct));
             if (format.Kind == ArchiveKind.RootfsTarball)
             {
-                var options = new RootfsImportOptions { Name = Name, Changes = Change, Platform = platform, Message = Message };
+                // The filesystem is spooled in the store's staging area (owned by this process), not the system temp folder.
+                var options = new RootfsImportOptions { Name = Name, Changes = Change, Platform = platform, Message = Message, TempDirectory = OpenEmbeddedStore().StagingDirectory };
                 return new[] { Run((progress, ct) => RootfsImporter.ImportAsync(path, target, options, progress, ct)) };
             }
             if (Change.Length > 0 || Message != null || asked != null)
