@@ -18,14 +18,10 @@ namespace ImageModule.EndToEnd
         {
             _session.SetVariable("tar", Rootfs.Create(_session.TempDir, "shared", 1, 31));
             _session.Run("Import-Image $tar -Name shared:0 | Out-Null");
-            // Two real pwsh processes (the pinned tool tests/run.sh installs), as two terminals would be.
+            // Two real pwsh processes, as two terminals would be.
             Process Start(string prefix)
             {
-                var psi = new ProcessStartInfo(ModuleSession.PwshPath) { RedirectStandardOutput = true, RedirectStandardError = true };
-                psi.ArgumentList.Add("-NoProfile");
-                psi.ArgumentList.Add("-NonInteractive");
-                psi.ArgumentList.Add("-Command");
-                psi.ArgumentList.Add($"$ErrorActionPreference = 'Stop'; Import-Module '{ModuleSession.ManifestPath}'; 1..25 | ForEach-Object {{ Add-ImageTag shared:0 \"{prefix}:$_\" | Out-Null }}");
+                var psi = ModuleSession.PowerShellProcess($"$ErrorActionPreference = 'Stop'; 1..25 | ForEach-Object {{ Add-ImageTag shared:0 \"{prefix}:$_\" | Out-Null }}");
                 psi.Environment["IMAGEMODULE_STORE"] = _session.StorePath;
                 return Process.Start(psi)!;
             }

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Collections.ObjectModel;
+using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
@@ -79,6 +80,28 @@ namespace ImageModule.EndToEnd
                 var tool = Path.Combine(RepositoryRoot, "out", "tools", OperatingSystem.IsWindows() ? "pwsh.exe" : "pwsh");
                 return File.Exists(tool) ? tool : "pwsh";
             }
+        }
+
+        /// <summary>
+        /// Another PowerShell process, as another terminal would be: real pwsh, started as the engine itself
+        /// (dotnet pwsh.dll of the pinned tool, one process, so killing it ends it) when the tool is installed, else
+        /// <see cref="PwshPath"/>; the module at <paramref name="manifest"/> (default: the built one) is imported, then
+        /// <paramref name="script"/> runs. Errors go to standard error as pwsh shows them.
+        /// </summary>
+        public static ProcessStartInfo PowerShellProcess(string script, string? manifest = null, bool redirect = true)
+        {
+            var tools = Path.Combine(RepositoryRoot, "out", "tools", ".store");
+            var engine = Directory.Exists(tools)
+                ? Directory.EnumerateFiles(tools, "pwsh.dll", SearchOption.AllDirectories)
+                    .FirstOrDefault(f => f.Contains(Path.DirectorySeparatorChar + (OperatingSystem.IsWindows() ? "win" : "unix") + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                : null;
+            var psi = new ProcessStartInfo(engine != null ? "dotnet" : PwshPath) { RedirectStandardOutput = redirect, RedirectStandardError = redirect, UseShellExecute = false };
+            if (engine != null) psi.ArgumentList.Add(engine);
+            psi.ArgumentList.Add("-NoProfile");
+            psi.ArgumentList.Add("-NonInteractive");
+            psi.ArgumentList.Add("-Command");
+            psi.ArgumentList.Add($"Import-Module '{(manifest ?? ManifestPath).Replace("'", "''")}' -ErrorAction Stop; {script}");
+            return psi;
         }
 
         private static Runspace OpenRunspace(PSHost host, string manifest)
