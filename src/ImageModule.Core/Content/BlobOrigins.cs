@@ -32,6 +32,15 @@ namespace ImageModule.Content
             }
         }
 
+        /// <summary>Every "registry/repository" known to hold the blob, newest first (where to fetch a lost blob again).</summary>
+        public IReadOnlyList<string> All(Digest digest)
+        {
+            lock (_gate)
+            {
+                return Known().TryGetValue(digest, out var names) ? names.AsEnumerable().Reverse().Distinct().ToList() : (IReadOnlyList<string>)Array.Empty<string>();
+            }
+        }
+
         public void Record(Digest digest, string registry, string repository)
         {
             var name = registry + "/" + repository;

@@ -50,7 +50,43 @@ namespace ImageModule.Store
             return OciJson.Deserialize<ImageIndex>(File.ReadAllBytes(IndexPath), $"index.json in {Root}");
         }
 
-        public void WriteIndex(ImageIndex index) => WriteAllBytesAtomic(IndexPath, OciJson.Serialize(index));
+        /// <summary>A copy of the names, written with every index.json change (under the store lock), from which a damaged index.json is rebuilt.</summary>
+        public string NamesRecordPath => Path.Combine(SideDirectory, "names.json");
+
+        /// <summary>Where blobs that do not match their digest are moved, so the store never again says it has them.</summary>
+        public string QuarantineDirectory => Path.Combine(SideDirectory, "quarantine");
+
+        public void WriteIndex(ImageIndex index)
+        {
+            var bytes = OciJson.Serialize(index);
+            WriteAllBytesAtomic(IndexPath, bytes);
+            // The record of names lives beside index.json so that a damaged index.json can be rebuilt (Repair-ImageStore).
+            try
+            {
+                Directory.CreateDirectory(SideDirectory);
+                WriteAllBytesAtomic(NamesRecordPath, bytes);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+
+        /// <summary>
+        /// Moves a blob that does not match its digest out of blobs/ (kept under .imagemodule/quarantine for inspection):
+        /// from then on the store does not have it, so the next import or pull writes it again, verified.
+        /// </summary>
+        public bool Quarantine(Digest digest)
+        {
+            var path = BlobPath(digest);
+            if (!File.Exists(path)) return false;
+            try
+            {
+                Directory.CreateDirectory(QuarantineDirectory);
+                File.Move(path, Path.Combine(QuarantineDirectory, $"{digest.Algorithm}-{digest.Hex}-{Guid.NewGuid():N}"));
+                return true;
+            }
+            catch (IOException) { return false; }
+            catch (UnauthorizedAccessException) { return false; }
+        }
 
         public bool HasBlob(Descriptor descriptor)
         {
