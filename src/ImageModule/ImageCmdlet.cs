@@ -73,11 +73,20 @@ namespace ImageModule.Commands
         {
             using var reports = new BlockingCollection<OperationProgress>();
             var progress = new QueueProgress(reports);
-            var task = Task.Run(() => operation(progress, _cancellation.Token));
+            // Narration deep in the core (retries, redirects, resumes) comes through the same queue, as verbose lines.
+            var task = Task.Run(() =>
+            {
+                Narrator.Listen(message => progress.Report(new OperationProgress { Message = message }));
+                return operation(progress, _cancellation.Token);
+            });
             task.ContinueWith(_ => reports.CompleteAdding(), TaskScheduler.Default);
             try
             {
-                foreach (var report in reports.GetConsumingEnumerable()) WriteProgressReport(report);
+                foreach (var report in reports.GetConsumingEnumerable())
+                {
+                    if (report.Message != null) WriteVerbose(report.Message);
+                    else WriteProgressReport(report);
+                }
             }
             catch (ObjectDisposedException) { }
             finally

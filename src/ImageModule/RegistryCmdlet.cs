@@ -13,6 +13,14 @@ namespace ImageModule.Commands
         [Credential]
         public PSCredential? Credential { get; set; }
 
+        /// <summary>
+        /// One time limit for this command, in seconds: replaces the connect, response and idle timeouts of every
+        /// registry it talks to (the per-registry ones are set with Set-ImageRegistrySetting).
+        /// </summary>
+        [Parameter]
+        [ValidateRange(0.1, 3600)]
+        public double TimeoutSeconds { get; set; }
+
         protected RegistryCredential? GivenCredential => ToRegistryCredential(Credential);
 
         internal static RegistryCredential? ToRegistryCredential(PSCredential? credential) =>
@@ -29,7 +37,10 @@ namespace ImageModule.Commands
         protected RegistryClients Clients => _clients ??= ClientsWith(GivenCredential);
 
         protected RegistryClients ClientsWith(RegistryCredential? credential) =>
-            new(RegistrySettings.Load(), credential, new DockerCredentialStore().Get, !UsesEngine && Store is Store.OciStore oci ? oci.BlobOrigins : null);
+            new(RegistrySettings.Load(), credential, new DockerCredentialStore().Get, !UsesEngine && Store is Store.OciStore oci ? oci.BlobOrigins : null)
+            {
+                Timeout = TimeoutSeconds > 0 ? System.TimeSpan.FromSeconds(TimeoutSeconds) : null,
+            };
 
         protected RegistryRepository OpenRepository(ImageReference reference) => Clients.Open(reference);
     }

@@ -27,7 +27,7 @@ namespace ImageModule.Content
         {
             var root = await source.ResolveAsync(sourceReference, cancellationToken).ConfigureAwait(false);
             var rootBytes = await ReadAllAsync(source, root, cancellationToken).ConfigureAwait(false);
-            Narrator.Say($"Resolved {sourceReference} to {root.Digest} ({root.MediaType}, {rootBytes.Length} bytes).");
+            Narrator.Say($"{sourceReference} is {root.Digest} ({root.MediaType}).");
             var top = (Descriptor: root, Bytes: rootBytes);
             var images = new List<(Descriptor Descriptor, byte[] Bytes)>();
             if (MediaTypes.IsIndex(OciJson.PeekMediaType(rootBytes) ?? root.MediaType))
@@ -64,6 +64,7 @@ namespace ImageModule.Content
             }
             var blobs = manifestsRead.SelectMany(m => new[] { m.Config }.Concat(m.Layers)).GroupBy(b => b.Digest).Select(g => g.First()).ToList();
             var total = blobs.Sum(b => b.Size);
+            Narrator.Say($"{blobs.Count} blobs, {total} bytes, for {images.Count} image(s).");
             long done = 0;
             var overall = 1;
             void Report(string status) => progress?.Report(new OperationProgress { Id = overall, Activity = $"Copying {sourceReference}", Status = status, BytesDone = Interlocked.Read(ref done), BytesTotal = total });

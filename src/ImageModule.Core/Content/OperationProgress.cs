@@ -14,5 +14,7 @@ namespace ImageModule.Content
         /// <summary>Total bytes, or -1 when unknown.</summary>
         public long BytesTotal { get; init; } = -1;
         public bool Completed { get; init; }
+        /// <summary>A line of narration (<see cref="Narrator"/>) instead of a progress update: shown with -Verbose.</summary>
+        public string? Message { get; init; }
     }
 }

@@ -53,6 +53,8 @@ namespace ImageModule.Engine
 
         public EngineEndpoint Endpoint { get; }
         public TimeSpan ConnectTimeout { get; }
+        /// <summary>How long GET /version may take once the engine has answered /_ping.</summary>
+        public static readonly TimeSpan VersionTimeout = TimeSpan.FromSeconds(60);
         public string Location => Endpoint.Location;
         /// <summary>"Docker" or "Podman".</summary>
         public string Kind => Endpoint.Kind;
@@ -96,7 +98,10 @@ namespace ImageModule.Engine
                 // GET /version without a version prefix is answered by every engine in its own version; then every
                 // later call is made at min(engine, ours), so an old engine never sees a path it does not know.
                 using var probe = EngineClientFactory.Create(Endpoint, null, _tls);
-                var version = await WithConnectTimeout(ct => probe.System.GetVersionAsync(ct), cancellationToken).ConfigureAwait(false);
+                // Reachability is judged by GET /_ping, answered at once. GET /version can take seconds on a busy
+                // machine (podman runs its components to ask their versions), so it has a bound of its own.
+                await WithConnectTimeout(async ct => { await probe.System.PingAsync(ct).ConfigureAwait(false); return true; }, cancellationToken).ConfigureAwait(false);
+                var version = await WithTimeout(VersionTimeout, ct => probe.System.GetVersionAsync(ct), cancellationToken).ConfigureAwait(false);
                 var engineApi = Version.TryParse(version.APIVersion, out var parsed) ? parsed : MaxApiVersion;
                 ApiVersion = engineApi < MaxApiVersion ? engineApi : MaxApiVersion;
                 EngineVersion = version.Version;
@@ -121,18 +126,21 @@ namespace ImageModule.Engine
                 throw Unreachable($"no socket at {path}", null);
         }
 
-        private async Task<T> WithConnectTimeout<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+        private Task<T> WithConnectTimeout<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken) =>
+            WithTimeout(ConnectTimeout, call, cancellationToken);
+
+        private async Task<T> WithTimeout<T>(TimeSpan limit, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(ConnectTimeout);
+            timeout.CancelAfter(limit);
             var task = call(timeout.Token);
             // The transport may not honour cancellation while connecting; never wait longer than the time-out anyway.
-            var finished = await Task.WhenAny(task, Task.Delay(ConnectTimeout + TimeSpan.FromMilliseconds(500), cancellationToken)).ConfigureAwait(false);
+            var finished = await Task.WhenAny(task, Task.Delay(limit + TimeSpan.FromMilliseconds(500), cancellationToken)).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             if (finished != task)
             {
                 _ = task.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
-                throw Unreachable($"no answer within {ConnectTimeout.TotalSeconds:0.#} s", null);
+                throw Unreachable($"no answer within {limit.TotalSeconds:0.#} s", null);
             }
             try
             {
@@ -140,7 +148,7 @@ namespace ImageModule.Engine
             }
             catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
             {
-                throw Unreachable($"no answer within {ConnectTimeout.TotalSeconds:0.#} s", e);
+                throw Unreachable($"no answer within {limit.TotalSeconds:0.#} s", e);
             }
             catch (DockerApiException e)
             {

@@ -105,9 +105,13 @@ namespace ImageModule.Registry
                     {
                         var found = await _chain[i].ResolveAsync(reference, ct).ConfigureAwait(false);
                         Current = _chain[i];
+                        Narrator.Say($"Pulling through the mirror {Current.Reference.Registry}.");
                         return found;
                     }
-                    catch (ImageModuleException) when (!ct.IsCancellationRequested) { }
+                    catch (ImageModuleException e) when (!ct.IsCancellationRequested)
+                    {
+                        Narrator.Say($"The mirror {_chain[i].Reference.Registry} was passed over: {e.Message}");
+                    }
                 }
                 Current = _chain[_chain.Count - 1];
                 return await Current.ResolveAsync(reference, ct).ConfigureAwait(false);

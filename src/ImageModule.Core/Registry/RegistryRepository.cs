@@ -246,6 +246,7 @@ namespace ImageModule.Registry
             var digest = Digest.Compute(bytes);
             if (Digest.TryParse(reference, out var pinned) && pinned != digest) throw new DigestMismatchException(pinned.ToString(), digest.ToString(), Reference.ToString());
             _manifests[digest] = bytes;
+            Narrator.Say($"Resolved {name} to {digest}.");
             var mediaType = document.MediaType;
             if (string.IsNullOrEmpty(mediaType) || mediaType == "application/json") mediaType = OciJson.PeekMediaType(bytes) ?? MediaTypes.OciManifest;
             return new Descriptor(mediaType!, digest, bytes.Length);

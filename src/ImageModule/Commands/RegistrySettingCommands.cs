@@ -68,6 +68,21 @@ namespace ImageModule.Commands
         [AllowEmptyString]
         public string? CertificateAuthority { get; set; }
 
+        /// <summary>Seconds to open a connection (TCP and TLS); 0 returns to the default (30).</summary>
+        [Parameter]
+        [ValidateRange(0, 3600)]
+        public double ConnectTimeoutSeconds { get; set; }
+
+        /// <summary>Seconds from a request to its response headers; 0 returns to the default (60).</summary>
+        [Parameter]
+        [ValidateRange(0, 3600)]
+        public double ResponseTimeoutSeconds { get; set; }
+
+        /// <summary>Seconds a download may receive nothing before it counts as dropped (and resumes); 0 returns to the default (60).</summary>
+        [Parameter]
+        [ValidateRange(0, 3600)]
+        public double IdleTimeoutSeconds { get; set; }
+
         /// <summary>Forget every setting of this registry.</summary>
         [Parameter]
         public SwitchParameter Reset { get; set; }
@@ -89,6 +104,9 @@ namespace ImageModule.Commands
                     Insecure = MyInvocation.BoundParameters.ContainsKey(nameof(Insecure)) ? Insecure.IsPresent : current.Insecure,
                     CertificateAuthority = CertificateAuthority is null ? current.CertificateAuthority
                         : CertificateAuthority.Length == 0 ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(CertificateAuthority),
+                    ConnectTimeout = Seconds(nameof(ConnectTimeoutSeconds), ConnectTimeoutSeconds, current.ConnectTimeout),
+                    ResponseTimeout = Seconds(nameof(ResponseTimeoutSeconds), ResponseTimeoutSeconds, current.ResponseTimeout),
+                    IdleTimeout = Seconds(nameof(IdleTimeoutSeconds), IdleTimeoutSeconds, current.IdleTimeout),
                 };
                 if (updated.CertificateAuthority != null && !System.IO.File.Exists(updated.CertificateAuthority))
                     throw new ImageModuleException("RegistryCertificateAuthorityUnreadable", ErrorKind.ObjectNotFound, $"The CA file {updated.CertificateAuthority} does not exist.", updated.CertificateAuthority);
@@ -97,6 +115,10 @@ namespace ImageModule.Commands
                 if (PassThru) WriteObject(saved.For(name));
             });
         }
+
+        /// <summary>A timeout given replaces the stored one (0: back to the default); one not given keeps it.</summary>
+        private double? Seconds(string parameter, double given, double? current) =>
+            !MyInvocation.BoundParameters.ContainsKey(parameter) ? current : given > 0 ? given : null;
     }
 
     internal static class RegistryName

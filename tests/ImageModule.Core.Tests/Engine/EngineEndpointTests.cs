@@ -201,6 +201,49 @@ namespace ImageModule.Tests.Engine
         }
 
         [Fact]
+        public async Task An_engine_that_answers_ping_at_once_but_version_slowly_is_reachable()
+        {
+            // podman's GET /version runs its components to ask their versions: seconds on a busy machine. The engine
+            // answered /_ping, so it is there; a slow /version is not "unreachable".
+            var path = Path.Combine(_dir, "slow-version.sock");
+            using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            listener.Bind(new UnixDomainSocketEndPoint(path));
+            listener.Listen(8);
+            using var stop = new CancellationTokenSource();
+            var serving = Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    Socket client;
+                    try { client = await listener.AcceptAsync(stop.Token); }
+                    catch (Exception) { return; }
+                    _ = Task.Run(async () =>
+                    {
+                        using var _ = client;
+                        var head = new byte[8192];
+                        var read = await client.ReceiveAsync(head, SocketFlags.None);
+                        var request = System.Text.Encoding.ASCII.GetString(head, 0, read);
+                        var body = "OK";
+                        if (request.Contains(" /version ") || request.Contains("/version HTTP"))
+                        {
+                            await Task.Delay(TimeSpan.FromSeconds(3));
+                            body = "{\"Version\":\"99.0\",\"ApiVersion\":\"1.41\",\"Os\":\"linux\",\"Arch\":\"amd64\"}";
+                        }
+                        var bytes = System.Text.Encoding.ASCII.GetBytes(
+                            $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}");
+                        await client.SendAsync(bytes, SocketFlags.None);
+                    });
+                }
+            });
+            using var engine = new EngineStore(EngineEndpoint.Resolve("unix://" + path), TimeSpan.FromSeconds(1));
+            await engine.ConnectAsync(CancellationToken.None);
+            Assert.Equal("99.0", engine.EngineVersion);
+            Assert.Equal(new Version(1, 41), engine.ApiVersion);
+            stop.Cancel();
+            listener.Close();
+        }
+
+        [Fact]
         public async Task A_tcp_port_with_no_engine_is_EngineUnreachable_within_seconds()
         {
             // A loopback port that was free a moment ago.
