@@ -206,6 +206,30 @@ namespace ImageModule.EndToEnd
         }
 
         [Fact]
+        public void Copy_Image_to_and_from_an_engine_honours_Platform()
+        {
+            PublishImages();
+            _session.SetVariable("multi", "docker://" + Multi);
+            _session.SetVariable("engine", "unix://" + _engine.Socket);
+
+            // Registry index → engine: the platform asked for, not the engine's.
+            _session.Run("Copy-Image $multi docker-daemon:plat/copied:arm -Engine $engine -Platform linux/arm64");
+            Assert.Empty(_session.Errors);
+            Assert.Equal("linux/arm64", _engine.Docker("image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", "plat/copied:arm").Trim());
+            _session.Run("Copy-Image $multi docker-daemon:plat/copied:s390x -Engine $engine -Platform linux/s390x");
+            Assert.Equal("PlatformNotFound", Assert.Single(_session.Errors).FullyQualifiedErrorId.Split(',')[0]);
+
+            // Engine → store: an engine image is single-platform; asking for another one is refused before anything moves.
+            _session.Run("Copy-Image docker-daemon:plat/copied:arm store:plat/back:1 -Engine $engine -Platform linux/amd64");
+            Assert.Equal("PlatformNotFound", Assert.Single(_session.Errors).FullyQualifiedErrorId.Split(',')[0]);
+            Assert.Contains("single-platform image for linux/arm64", _session.Errors[0].Exception.Message);
+            Assert.Empty(_session.Objects("Get-Image plat/back:1 -ErrorAction SilentlyContinue"));
+            _session.Run("Copy-Image docker-daemon:plat/copied:arm store:plat/back:1 -Engine $engine -Platform linux/arm64");
+            Assert.Empty(_session.Errors);
+            Assert.Equal("linux/arm64", (string)Assert.Single(_session.Objects("Get-Image plat/back:1")).Platform);
+        }
+
+        [Fact]
         public void The_store_names_no_file_with_a_colon_which_Windows_cannot_hold()
         {
             PublishImages();

@@ -11,11 +11,14 @@ namespace ImageModule.Content
     public static class PlatformCheck
     {
         /// <summary>PlatformNotFound unless <paramref name="config"/> is for <paramref name="wanted"/> (configs that name no platform pass).</summary>
-        public static void Ensure(Platform wanted, ImageConfig config, string image)
+        public static void Ensure(Platform wanted, ImageConfig config, string image) => Ensure(wanted, config.Platform, image);
+
+        /// <summary>PlatformNotFound unless an image for <paramref name="have"/> is for <paramref name="wanted"/> (an image that names no platform passes).</summary>
+        public static void Ensure(Platform wanted, Platform have, string image)
         {
-            if (config.Os.Length == 0 || config.Architecture.Length == 0) return;
-            if (!wanted.Matches(config.Platform))
-                throw NotFound(image, wanted, $"it is a single-platform image for {Platform.Normalize(config.Platform)}");
+            if (string.IsNullOrEmpty(have.Os) || string.IsNullOrEmpty(have.Architecture)) return;
+            if (!wanted.Matches(have))
+                throw NotFound(image, wanted, $"it is a single-platform image for {Platform.Normalize(have)}");
         }
 
         /// <summary>PlatformNotFound for an index without <paramref name="wanted"/>, listing what it has.</summary>

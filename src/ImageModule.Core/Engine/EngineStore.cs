@@ -519,14 +519,19 @@ namespace ImageModule.Engine
         /// Engine → store: reads GET /images/get (docker save) front to back and ingests it into <paramref name="destination"/>
         /// as it arrives. The image ID (config digest) and diff IDs are unchanged. <paramref name="names"/> are names or IDs.
         /// </summary>
+        /// <param name="platform">The platform asked for: every image must be for it (PlatformNotFound before anything moves).</param>
         public async Task<IReadOnlyList<LoadedImage>> SaveToAsync(IReadOnlyList<string> names, ITarget destination, LoadOptions? options,
-            IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
+            IProgress<OperationProgress>? progress, CancellationToken cancellationToken, Platform? platform = null)
         {
             if (names.Count == 0) return Array.Empty<LoadedImage>();
             var target = string.Join(", ", names);
-            // Inspect first: a missing image is ImageNotFound, not a failed archive.
+            // Inspect first: a missing image is ImageNotFound (and one of another platform PlatformNotFound), not a failed archive.
             foreach (var name in names)
-                await CallAsync(c => c.Images.InspectImageAsync(name, cancellationToken), name, cancellationToken).ConfigureAwait(false);
+            {
+                var inspect = await CallAsync(c => c.Images.InspectImageAsync(name, cancellationToken), name, cancellationToken).ConfigureAwait(false);
+                if (platform != null)
+                    PlatformCheck.Ensure(platform, new Platform { Os = inspect.Os ?? "", Architecture = inspect.Architecture ?? "", Variant = string.IsNullOrEmpty(inspect.Variant) ? null : inspect.Variant }, $"{Kind} image {name}");
+            }
             var response = await CallAsync(c => c.Images.SaveImagesAsync(names.ToArray(), cancellationToken), target, cancellationToken).ConfigureAwait(false);
             using (var archive = new EngineResponseStream(response, cancellationToken))
             {
@@ -546,8 +551,9 @@ namespace ImageModule.Engine
         /// in-memory pipe that POST /images/load reads as it is written (no temporary file). Returns what the engine
         /// reported loading ("name:tag" or image IDs).
         /// </summary>
+        /// <param name="platform">The platform asked for (strict); without it, a multi-platform image goes as <see cref="DefaultPlatformAsync"/>.</param>
         public async Task<IReadOnlyList<string>> LoadFromAsync(IContentStore source, IReadOnlyList<SaveItem> images,
-            IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
+            IProgress<OperationProgress>? progress, CancellationToken cancellationToken, Platform? platform = null)
         {
             var client = await ClientAsync(cancellationToken).ConfigureAwait(false);
             // A multi-platform store image goes to the engine as the engine's platform (docker load takes one image).
@@ -560,7 +566,7 @@ namespace ImageModule.Engine
                 {
                     using (var body = pipe.Writer.AsStream(leaveOpen: true))
                     {
-                        await ArchiveWriter.SaveAsync(source, images, body, new SaveOptions { Format = SaveFormat.DockerAndOci, PreferredPlatform = preferred }, progress, linked.Token).ConfigureAwait(false);
+                        await ArchiveWriter.SaveAsync(source, images, body, new SaveOptions { Format = SaveFormat.DockerAndOci, Platform = platform, PreferredPlatform = preferred }, progress, linked.Token).ConfigureAwait(false);
                     }
                     await pipe.Writer.CompleteAsync().ConfigureAwait(false);
                 }

@@ -42,11 +42,11 @@ namespace ImageModule.Transfer
             if (source.IsArchive && destination.IsArchive)
                 throw new ImageModuleException("CopyNotSupported", ErrorKind.InvalidArgument, "Copy between two archives is not supported; copy into the store or a layout first.", destination.Text);
             if (source.IsArchive) return await FromArchiveAsync(source, destination, progress, cancellationToken).ConfigureAwait(false);
-            if (source.Kind == LocationKind.Engine) return await FromEngineAsync(source, destination, progress, cancellationToken).ConfigureAwait(false);
+            if (source.Kind == LocationKind.Engine) return await FromEngineAsync(source, destination, platform, progress, cancellationToken).ConfigureAwait(false);
 
             using var from = OpenSource(source, out var sourceReference);
             if (destination.IsArchive) return await ToArchiveAsync(from, source, sourceReference, destination, platform, progress, cancellationToken).ConfigureAwait(false);
-            if (destination.Kind == LocationKind.Engine) return await ToEngineAsync(from, source, sourceReference, destination, progress, cancellationToken).ConfigureAwait(false);
+            if (destination.Kind == LocationKind.Engine) return await ToEngineAsync(from, source, sourceReference, destination, platform, progress, cancellationToken).ConfigureAwait(false);
             using var to = OpenDestination(destination, DefaultName(source, sourceReference), out var destinationReference, out var ingest);
             using (ingest)
             {
@@ -56,7 +56,7 @@ namespace ImageModule.Transfer
         }
 
         /// <summary>docker-daemon: → anywhere but an archive: docker save streamed into the destination, the ID kept.</summary>
-        private async Task<CopiedImage> FromEngineAsync(ImageLocation source, ImageLocation destination, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
+        private async Task<CopiedImage> FromEngineAsync(ImageLocation source, ImageLocation destination, Platform? platform, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
         {
             if (destination.IsArchive || destination.Kind == LocationKind.Engine)
                 throw new ImageModuleException("CopyNotSupported", ErrorKind.InvalidArgument, $"Copy from an engine to {destination.Text} is not supported; use Save-Image -Engine, or copy into the store first.", destination.Text);
@@ -64,19 +64,19 @@ namespace ImageModule.Transfer
             using (ingest)
             {
                 var options = new LoadOptions { Name = destinationReference, TempDirectory = _store().Layout.TempDirectory };
-                var loaded = await _engine().SaveToAsync(new[] { source.Reference! }, to.Target, options, progress, cancellationToken).ConfigureAwait(false);
+                var loaded = await _engine().SaveToAsync(new[] { source.Reference! }, to.Target, options, progress, cancellationToken, platform).ConfigureAwait(false);
                 var first = loaded.FirstOrDefault() ?? throw new ImageNotFoundException(source.Text);
                 return new CopiedImage(source.Text, destination.Text, first.Manifest.Digest.ToString(), first.Manifest.MediaType, first.Manifest.Size);
             }
         }
 
         /// <summary>anywhere → docker-daemon:: one docker-archive streamed into docker load, no temporary file.</summary>
-        private async Task<CopiedImage> ToEngineAsync(Opened from, ImageLocation source, string sourceReference, ImageLocation destination,
+        private async Task<CopiedImage> ToEngineAsync(Opened from, ImageLocation source, string sourceReference, ImageLocation destination, Platform? platform,
             IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
         {
             var root = await from.Target.ResolveAsync(sourceReference, cancellationToken).ConfigureAwait(false);
             var name = ImageReference.Parse(destination.Reference!).ToString();
-            await _engine().LoadFromAsync(from.Target, new[] { new SaveItem(new[] { name }, root) }, progress, cancellationToken).ConfigureAwait(false);
+            await _engine().LoadFromAsync(from.Target, new[] { new SaveItem(new[] { name }, root) }, progress, cancellationToken, platform).ConfigureAwait(false);
             return new CopiedImage(source.Text, destination.Text, root.Digest.ToString(), root.MediaType, root.Size);
         }
 
