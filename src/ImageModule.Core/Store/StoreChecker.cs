@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
@@ -217,20 +216,28 @@ namespace ImageModule.Store
             return null;
         }
 
+        private static readonly System.Text.RegularExpressions.Regex LeaseNamed = new("^(?<id>[0-9]+-[0-9a-f]{32})");
+
+        /// <summary>
+        /// Staging is owned by a lease (.imagemodule/tmp/&lt;lease id&gt;/, see <see cref="Staging"/>): an entry named after
+        /// a lease no live process holds is a leftover; an entry named after none is one once it is older than a grace
+        /// period. Read-only: nothing is deleted here (Repair-ImageStore does that).
+        /// </summary>
         private static IEnumerable<StoreProblem> CheckStaging(OciLayout layout)
         {
-            var othersIngesting = LiveLeasesOfOthers(layout);
+            var leases = Path.Combine(layout.SideDirectory, "leases");
             var now = DateTime.UtcNow;
             var candidates = new List<string>();
             if (Directory.Exists(layout.TempDirectory)) candidates.AddRange(Directory.EnumerateFileSystemEntries(layout.TempDirectory));
-            candidates.AddRange(Directory.Exists(layout.Root) ? Directory.EnumerateFiles(layout.Root, "index.json.*.tmp") : Enumerable.Empty<string>());
-            if (Directory.Exists(layout.SideDirectory)) candidates.AddRange(Directory.EnumerateFiles(layout.SideDirectory, "*.tmp"));
+            if (Directory.Exists(layout.Root)) candidates.AddRange(Directory.EnumerateFiles(layout.Root, "index.json.*.tmp"));
             foreach (var path in candidates)
             {
                 var written = Directory.Exists(path) ? Directory.GetLastWriteTimeUtc(path) : File.GetLastWriteTimeUtc(path);
-                var age = now - written;
-                // While another process is ingesting, its staging cannot be told from a leftover: only old ones are.
-                if (age < StagingGrace || (othersIngesting && age < TimeSpan.FromDays(1))) continue;
+                var match = LeaseNamed.Match(Path.GetFileName(path));
+                var abandoned = match.Success && Path.GetDirectoryName(path) == layout.TempDirectory
+                    ? !IsHeld(Path.Combine(leases, match.Groups["id"].Value + ".lease"))
+                    : now - written > StagingGrace;
+                if (!abandoned) continue;
                 yield return new StoreProblem
                 {
                     Kind = StoreProblemKind.StagingLeftover, Target = path, Location = layout.Root,
@@ -240,18 +247,17 @@ namespace ImageModule.Store
             }
         }
 
-        private static bool LiveLeasesOfOthers(OciLayout layout)
+        /// <summary>Whether a lease file is held open (locked) by its live owner; a missing one is not.</summary>
+        private static bool IsHeld(string lease)
         {
-            var leases = Path.Combine(layout.SideDirectory, "leases");
-            if (!Directory.Exists(leases)) return false;
-            var self = Process.GetCurrentProcess().Id;
-            foreach (var file in Directory.EnumerateFiles(leases, "*.lease"))
+            if (!File.Exists(lease)) return false;
+            try
             {
-                var name = Path.GetFileNameWithoutExtension(file);
-                var dash = name.IndexOf('-');
-                if (dash > 0 && int.TryParse(name.Substring(0, dash), out var pid) && pid != self && Leases.IsAlive(pid)) return true;
+                using (new FileStream(lease, FileMode.Open, FileAccess.ReadWrite, FileShare.None)) { }
+                return false;
             }
-            return false;
+            catch (IOException) { return File.Exists(lease); }
+            catch (UnauthorizedAccessException) { return true; }
         }
     }
 }

@@ -71,7 +71,7 @@ namespace ImageModule.Store
         public static async Task<int> RebuildIndexAsync(OciStore store, CancellationToken cancellationToken)
         {
             var layout = store.Layout;
-            using (await StoreLock.AcquireAsync(layout.LockPath, TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false))
+            using (await StoreLock.AcquireAsync(layout, StoreLockMode.Exclusive, cancellationToken).ConfigureAwait(false))
             {
                 List<Descriptor> entries;
                 try
