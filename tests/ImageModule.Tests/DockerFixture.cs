@@ -75,6 +75,16 @@ namespace ImageModule.EndToEnd
 
         public void Dispose()
         {
+            // SIGTERM first: dockerd then stops its containerd and unmounts; killed only if it does not within 20 s.
+            try
+            {
+                if (!_dockerd.HasExited)
+                {
+                    ExternalTool.Run("kill", "-TERM", _dockerd.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    _dockerd.WaitForExit(20_000);
+                }
+            }
+            catch (InvalidOperationException) { }
             try { if (!_dockerd.HasExited) { _dockerd.Kill(entireProcessTree: true); _dockerd.WaitForExit(10_000); } }
             catch (InvalidOperationException) { }
             _dockerd.Dispose();

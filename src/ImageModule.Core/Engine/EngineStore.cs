@@ -161,7 +161,7 @@ namespace ImageModule.Engine
         }
 
         /// <summary>
-        /// GET /version answered with an HTTP error: a TLS engine spoken to in plain HTTP (Go's server answers 400
+        /// The probe (GET /_ping, /version) answered with an HTTP error: a TLS engine spoken to in plain HTTP (Go's server answers 400
         /// "Client sent an HTTP request to an HTTPS server"), or something that is not an engine API.
         /// </summary>
         private ImageModuleException RefusedVersion(DockerApiException e)
@@ -172,7 +172,7 @@ namespace ImageModule.Engine
                     $"The {Kind} engine at {Location} speaks TLS and was spoken to in plain HTTP. Set DOCKER_TLS_VERIFY=1 and " +
                     "DOCKER_CERT_PATH to the directory holding its ca.pem, cert.pem and key.pem, as for the docker CLI.", Location, e);
             return new ImageModuleException(EngineErrors.EngineError, ErrorKind.ConnectionError,
-                $"{Location} answered GET /version with HTTP {(int)e.StatusCode}; is it a {Kind} engine API? ({Truncate(message, 200)})", Location, e);
+                $"{Location} answered the engine API probe (GET /_ping, /version) with HTTP {(int)e.StatusCode}; is it a {Kind} engine API? ({Truncate(message, 200)})", Location, e);
         }
 
         private static string Truncate(string text, int length) => text.Length <= length ? text : text.Substring(0, length) + "…";
