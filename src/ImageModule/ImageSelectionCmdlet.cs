@@ -75,13 +75,13 @@ namespace ImageModule.Commands
             if (!(store is EngineStore engine)) return store.Content;
             if (!_engineCopies.TryGetValue(engine.Location, out var copy))
             {
-                var temp = OpenEmbeddedStore().Layout.TempDirectory;
+                var temp = OpenEmbeddedStore().StagingDirectory;
                 copy = new OciStore(Path.Combine(temp, "engine-" + Guid.NewGuid().ToString("N").Substring(0, 12)));
                 _engineCopies[engine.Location] = copy;
             }
             if (!Run((_, ct) => copy.ListAsync(ct)).Any(i => i.Id == image.Id))
             {
-                var options = new LoadOptions { TempDirectory = copy.Layout.TempDirectory };
+                var options = new LoadOptions { TempDirectory = copy.StagingDirectory };
                 // Saved by ID the archive names nothing, so the copy keeps the image unnamed and finds it by ID.
                 Run(async (progress, ct) =>
                 {

@@ -112,7 +112,7 @@ namespace ImageModule.EndToEnd
             _session.Run($"Save-Image {registry.Host}/stories/pushed:1 -Path $archive | Out-Null");
             Assert.Empty(_session.Errors.Select(e => e.ToString()));
             Assert.Equal((string)stored.Id, (string)Assert.Single(_session.Objects("Import-Image -Engine Store $archive -Name stories/reloaded:1")).Id);
-            Assert.False(System.IO.Directory.EnumerateDirectories(System.IO.Path.Combine(_session.StorePath, ".imagemodule", "tmp"), "engine-*").Any(), "the temporary copy is gone");
+            Assert.False(System.IO.Directory.EnumerateDirectories(System.IO.Path.Combine(_session.StorePath, ".imagemodule", "tmp"), "engine-*", System.IO.SearchOption.AllDirectories).Any(), "the temporary copy is gone");
         }
 
         [Fact]

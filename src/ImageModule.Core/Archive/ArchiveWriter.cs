@@ -33,7 +33,7 @@ namespace ImageModule.Archive
                 throw new ImageModuleException(ArchiveErrors.TargetExists, ErrorKind.ResourceExists, $"'{path}' already exists", path);
             var parent = Path.GetDirectoryName(path)!;
             Directory.CreateDirectory(parent);
-            var temp = Path.Combine(parent, "." + Path.GetFileName(path) + ".tmp-" + Guid.NewGuid().ToString("N").Substring(0, 12));
+            var temp = options.TempTarget ?? Path.Combine(parent, "." + Path.GetFileName(path) + ".tmp-" + Guid.NewGuid().ToString("N").Substring(0, 12));
             try
             {
                 var resolved = await ResolveAllAsync(source, images, options, cancellationToken).ConfigureAwait(false);

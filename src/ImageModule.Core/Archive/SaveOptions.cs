@@ -16,6 +16,8 @@ namespace ImageModule.Archive
         public bool Overwrite { get; init; }
         /// <summary>Where legacy-format layers are decompressed before being written; default the system temp directory.</summary>
         public string? TempDirectory { get; init; }
+        /// <summary>The temp file (or directory) the archive is written to before it is renamed to the target; default a hidden name beside it.</summary>
+        public string? TempTarget { get; init; }
     }
 
     /// <summary>One image to save: its manifest (or index) in the source store and the names to record for it.</summary>

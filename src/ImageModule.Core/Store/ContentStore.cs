@@ -10,7 +10,10 @@ namespace ImageModule.Store
     /// <summary>
     /// Blob ingest and verification (containerd's content store): whether a blob is present, opening it checked or
     /// unchecked, writing it through a temp file that is hashed before it is renamed into place, and adopting a file
-    /// the caller already hashed. Every digest it is asked about or writes is recorded in the open leases first.
+    /// the caller already hashed.
+    /// The ingest rule: before it asks whether a blob exists or starts writing it, a process records the digest in its
+    /// lease, under the shared store lock. The collector runs under the exclusive lock, so it runs either before that
+    /// (the blob is gone, and is seen as absent and written again) or after (it sees the lease and spares the blob).
     /// </summary>
     internal sealed class ContentStore
     {
@@ -19,33 +22,52 @@ namespace ImageModule.Store
 
         private readonly OciLayout _layout;
         private readonly Leases _leases;
+        private readonly Staging _staging;
         private readonly Action<Digest, long> _uncompressedSize;
 
-        public ContentStore(OciLayout layout, Leases leases, Action<Digest, long> uncompressedSize)
+        public ContentStore(OciLayout layout, Leases leases, Staging staging, Action<Digest, long> uncompressedSize)
         {
             _layout = layout;
             _leases = leases;
+            _staging = staging;
             _uncompressedSize = uncompressedSize;
         }
 
-        public string StagingDirectory => _layout.TempDirectory;
+        public string StagingDirectory => _staging.Directory;
 
-        public bool Exists(Descriptor target)
+        /// <summary>Records the digest in this process's leases and answers whether the blob is present, atomically with respect to the collector.</summary>
+        public async Task<bool> LeaseAndCheckAsync(Descriptor target, CancellationToken cancellationToken)
         {
-            var exists = _layout.HasBlob(target);
-            if (exists) _leases.Record(target.Digest);
-            return exists;
+            using (await StoreLock.AcquireAsync(_layout, StoreLockMode.Shared, cancellationToken).ConfigureAwait(false))
+            {
+                Guard("record", target, () => _leases.Record(target.Digest));
+                return _layout.HasBlob(target);
+            }
         }
+
+        public Task<bool> ExistsAsync(Descriptor target, CancellationToken cancellationToken) => LeaseAndCheckAsync(target, cancellationToken);
 
         public Stream Open(Descriptor target, bool verify) => _layout.OpenBlob(target, verify);
 
         public async Task WriteAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, CancellationToken cancellationToken)
         {
-            _layout.EnsureCreated();
-            _leases.Record(expected.Digest);
-            if (MediaTypes.IsManifest(expected.MediaType) || MediaTypes.IsIndex(expected.MediaType) || expected.Size < MinCountedBlob || _layout.HasBlob(expected))
+            if (await LeaseAndCheckAsync(expected, cancellationToken).ConfigureAwait(false)) return;
+            try
             {
-                await _layout.WriteBlobAsync(expected, content, bytesWritten, cancellationToken).ConfigureAwait(false);
+                await WriteLeasedAsync(expected, content, bytesWritten, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException e) when (DiskFull.Is(e))
+            {
+                throw DiskFull.Error("store", $"blob {expected.Digest}", _layout.Root, e);
+            }
+        }
+
+        private async Task WriteLeasedAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, CancellationToken cancellationToken)
+        {
+            var staging = _staging.Directory;
+            if (MediaTypes.IsManifest(expected.MediaType) || MediaTypes.IsIndex(expected.MediaType) || expected.Size < MinCountedBlob)
+            {
+                await _layout.WriteBlobAsync(expected, content, bytesWritten, null, staging, cancellationToken).ConfigureAwait(false);
                 return;
             }
             // A compressed layer (by media type or, from archives, by its first bytes): its uncompressed size is counted
@@ -62,7 +84,7 @@ namespace ImageModule.Store
                         counter = UncompressedSizeCounter.ForHead(buffer.Skip(offset).Take(Math.Min(count, 6)).ToArray(), Math.Min(count, 6));
                     }
                     counter?.Add(buffer, offset, count);
-                }, cancellationToken).ConfigureAwait(false);
+                }, staging, cancellationToken).ConfigureAwait(false);
                 if (counter != null && await counter.CompleteAsync().ConfigureAwait(false) is long size) _uncompressedSize(expected.Digest, size);
             }
             finally
@@ -71,11 +93,27 @@ namespace ImageModule.Store
             }
         }
 
-        public void Adopt(Descriptor descriptor, string path)
+        public async Task AdoptAsync(Descriptor descriptor, string path, CancellationToken cancellationToken)
         {
-            _layout.EnsureCreated();
-            _leases.Record(descriptor.Digest);
-            _layout.AdoptBlob(descriptor, path);
+            if (await LeaseAndCheckAsync(descriptor, cancellationToken).ConfigureAwait(false))
+            {
+                OciLayout.TryDelete(path);
+                return;
+            }
+            try
+            {
+                _layout.AdoptBlob(descriptor, path);
+            }
+            catch (IOException e) when (DiskFull.Is(e))
+            {
+                throw DiskFull.Error("store", $"blob {descriptor.Digest}", _layout.Root, e);
+            }
+        }
+
+        private void Guard(string operation, Descriptor target, Action action)
+        {
+            try { action(); }
+            catch (IOException e) when (DiskFull.Is(e)) { throw DiskFull.Error(operation, $"blob {target.Digest}", _layout.Root, e); }
         }
     }
 }

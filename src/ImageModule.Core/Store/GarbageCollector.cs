@@ -6,63 +6,64 @@ using ImageModule.Oci;
 
 namespace ImageModule.Store
 {
+    /// <summary>What one collection did, or why it deleted nothing.</summary>
+    public sealed record CollectionResult(int Blobs, long Bytes, string? SkippedBecause);
+
     /// <summary>
-    /// The collector (containerd's gc): marks every blob reachable from the roots (index.json entries) and every
-    /// digest a live lease names, then sweeps the rest. Runs under the store lock.
+    /// The collector (containerd's gc), run under the exclusive store lock: lists the blobs, then marks every blob
+    /// reachable from the roots (index.json entries, walked by reading the blobs themselves, see
+    /// <see cref="Reachability"/>) and every digest a live lease names, and deletes only what is unmarked. If any root
+    /// cannot be read or understood it deletes nothing: a corrupt manifest must not turn into the loss of the blobs it
+    /// names. Abandoned staging is cleaned on the way.
     /// </summary>
     internal sealed class GarbageCollector
     {
         private readonly OciLayout _layout;
         private readonly Leases _leases;
+        private readonly Staging _staging;
         private readonly ListingCache _cache;
 
-        public GarbageCollector(OciLayout layout, Leases leases, ListingCache cache)
+        public GarbageCollector(OciLayout layout, Leases leases, Staging staging, ListingCache cache)
         {
             _layout = layout;
             _leases = leases;
+            _staging = staging;
             _cache = cache;
         }
 
-        /// <summary>Deletes blobs no root reaches and no lease holds. Returns count and bytes freed. Caller holds the lock.</summary>
-        public (int Blobs, long Bytes) CollectLocked(IReadOnlyList<Descriptor> roots)
+        /// <summary>Caller holds the exclusive lock.</summary>
+        public CollectionResult CollectLocked(IReadOnlyList<Descriptor> roots)
         {
+            _staging.Clean(exclusive: true);
+            // Listing first: under the exclusive lock nobody records a lease meanwhile, and a blob written after the
+            // listing (by an ingest that leased it earlier) is not in the list, so it cannot be deleted by mistake.
+            var present = _layout.EnumerateBlobs().ToList();
             var reachable = new HashSet<Digest>();
-            var pending = new Stack<Descriptor>(roots);
-            while (pending.Count > 0)
+            foreach (var root in roots)
             {
-                var d = pending.Pop();
-                if (!reachable.Add(d.Digest)) continue;
-                if (!MediaTypes.IsIndex(d.MediaType) && !MediaTypes.IsManifest(d.MediaType)) continue;
-                if (!_layout.HasBlob(d)) continue;
-                byte[] bytes;
-                try { bytes = _layout.ReadBlob(d); }
-                catch (ImageModuleException) { continue; }
-                var kind = OciJson.PeekMediaType(bytes) ?? d.MediaType;
                 try
                 {
-                    if (MediaTypes.IsIndex(kind))
-                    {
-                        foreach (var child in OciJson.Deserialize<ImageIndex>(bytes, "index").Manifests) pending.Push(child);
-                    }
-                    else
-                    {
-                        var manifest = OciJson.Deserialize<Manifest>(bytes, "manifest");
-                        pending.Push(manifest.Config);
-                        foreach (var layer in manifest.Layers) pending.Push(layer);
-                        if (manifest.Subject != null) reachable.Add(manifest.Subject.Digest);
-                    }
+                    Reachability.Walk(_layout, root, reachable, requireComplete: false);
                 }
-                catch (ImageModuleException)
+                catch (ImageModuleException e)
                 {
-                    // A foreign or corrupt document: keep what it names unknown, delete nothing on its behalf.
+                    var name = NameIndex.NameOf(root)?.ToString() ?? root.Annotation(AnnotationKeys.RefName) ?? "an unnamed image";
+                    return new CollectionResult(0, 0, $"{name} cannot be read ({e.Message}), so no unused blobs were deleted");
                 }
             }
-            foreach (var digest in _leases.LiveDigests()) reachable.Add(digest);
+            try
+            {
+                foreach (var digest in _leases.LiveDigests()) reachable.Add(digest);
+            }
+            catch (ImageModuleException e)
+            {
+                return new CollectionResult(0, 0, e.Message);
+            }
 
             var count = 0;
             long bytesFreed = 0;
             var deleted = new List<Digest>();
-            foreach (var (digest, path) in _layout.EnumerateBlobs().ToList())
+            foreach (var (digest, path) in present)
             {
                 if (reachable.Contains(digest)) continue;
                 try
@@ -77,7 +78,7 @@ namespace ImageModule.Store
                 catch (UnauthorizedAccessException) { }
             }
             _cache.Forget(deleted);
-            return (count, bytesFreed);
+            return new CollectionResult(count, bytesFreed, null);
         }
     }
 }

@@ -15,7 +15,6 @@ namespace ImageModule.Store
     /// </summary>
     internal sealed class NameIndex
     {
-        private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(60);
         private readonly OciLayout _layout;
 
         public NameIndex(OciLayout layout, bool namesVerbatim)
@@ -28,10 +27,21 @@ namespace ImageModule.Store
 
         public IReadOnlyList<Descriptor> Entries => _layout.ReadIndex().Manifests;
 
-        public Task<StoreLock> LockAsync(CancellationToken cancellationToken)
+        /// <summary>The exclusive store lock: every change of index.json and the collector hold it.</summary>
+        public Task<StoreLock> LockAsync(CancellationToken cancellationToken) => StoreLock.AcquireAsync(_layout, StoreLockMode.Exclusive, cancellationToken);
+
+        /// <summary>Refuses to name a manifest unless every blob it reaches is present and complete. Caller holds the lock.</summary>
+        private void CheckComplete(Descriptor manifest, string what)
         {
-            _layout.EnsureCreated();
-            return StoreLock.AcquireAsync(_layout.LockPath, LockTimeout, cancellationToken);
+            try
+            {
+                Reachability.Walk(_layout, manifest, new HashSet<Digest>(), requireComplete: true);
+            }
+            catch (ImageModuleException e) when (e.ErrorId == Reachability.IncompleteId || e.ErrorId == Reachability.UnreadableId)
+            {
+                throw new ImageModuleException(Reachability.IncompleteId, ErrorKind.ObjectNotFound,
+                    $"Cannot name {what} ({manifest.Digest}) in {_layout.Root}: {e.Message}. It was removed or never completely written; pull or import it again.", what, e);
+            }
         }
 
         internal static ImageReference? NameOf(Descriptor entry)
@@ -86,6 +96,7 @@ namespace ImageModule.Store
         {
             var index = _layout.ReadIndex();
             if (index.Manifests.Any(e => e.Digest == manifest.Digest)) return;
+            CheckComplete(manifest, "an unnamed image");
             var entries = index.Manifests.ToList();
             entries.Add(new Descriptor(manifest.MediaType, manifest.Digest, manifest.Size) { Platform = manifest.Platform });
             _layout.WriteIndex(index with { Manifests = entries, MediaType = index.MediaType ?? MediaTypes.OciIndex });
@@ -100,6 +111,7 @@ namespace ImageModule.Store
         /// </summary>
         public void TagLocked(Descriptor manifest, string full)
         {
+            CheckComplete(manifest, full);
             var index = _layout.ReadIndex();
             var entries = index.Manifests.ToList();
             var previous = NamesVerbatim

@@ -50,7 +50,51 @@ namespace ImageModule.Store
             return OciJson.Deserialize<ImageIndex>(File.ReadAllBytes(IndexPath), $"index.json in {Root}");
         }
 
-        public void WriteIndex(ImageIndex index) => WriteAllBytesAtomic(IndexPath, OciJson.Serialize(index));
+        /// <summary>
+        /// Space set aside so that index.json can still be rewritten (and so images removed) on a full disk: when writing
+        /// the index runs out of space, the reserve is deleted and the write tried once more.
+        /// </summary>
+        public string ReservePath => Path.Combine(SideDirectory, "reserve");
+
+        private const int ReserveSize = 4 << 20;
+
+        /// <summary>Writes index.json through a temp file and a rename; on a full disk, spends the reserve and retries.</summary>
+        public void WriteIndex(ImageIndex index)
+        {
+            var bytes = OciJson.Serialize(index);
+            try
+            {
+                WriteAllBytesAtomic(IndexPath, bytes);
+            }
+            catch (IOException e) when (Store.DiskFull.Is(e) && File.Exists(ReservePath))
+            {
+                TryDelete(ReservePath);
+                WriteAllBytesAtomic(IndexPath, bytes);
+            }
+        }
+
+        /// <summary>Puts the reserve back if it is missing and there is room (best effort).</summary>
+        public void EnsureReserve()
+        {
+            if (File.Exists(ReservePath) || !Directory.Exists(SideDirectory)) return;
+            var temp = ReservePath + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            try
+            {
+                using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                {
+                    var zeros = new byte[1 << 16];
+                    for (var written = 0; written < ReserveSize; written += zeros.Length) file.Write(zeros, 0, zeros.Length);
+                    file.Flush(true);
+                }
+                File.Move(temp, ReservePath);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+            finally
+            {
+                TryDelete(temp);
+            }
+        }
 
         public bool HasBlob(Descriptor descriptor)
         {
@@ -94,7 +138,7 @@ namespace ImageModule.Store
         /// blobs/ — so a blob is either absent or complete and correct, whatever happens (crash, Ctrl+C, bad peer).
         /// </summary>
         public Task WriteBlobAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, CancellationToken cancellationToken) =>
-            WriteBlobAsync(expected, content, bytesWritten, null, cancellationToken);
+            WriteBlobAsync(expected, content, bytesWritten, null, TempDirectory, cancellationToken);
 
         /// <summary>
         /// Writes a blob: to a temp file while its digest is checked, fsynced, renamed into place. <paramref name="observe"/>
@@ -102,13 +146,13 @@ namespace ImageModule.Store
         /// <see cref="VerifyingStream"/> for the same digest is not hashed a second time: it checks size and digest
         /// itself when it reaches its end, which happens before the rename.
         /// </summary>
-        public async Task WriteBlobAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, Action<byte[], int, int>? observe, CancellationToken cancellationToken)
+        public async Task WriteBlobAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, Action<byte[], int, int>? observe, string stagingDirectory, CancellationToken cancellationToken)
         {
             if (HasBlob(expected)) return;
             var preverified = content is VerifyingStream v && v.Expected.Digest == expected.Digest && v.BytesRead == 0 && expected.Size >= 0;
-            Directory.CreateDirectory(TempDirectory);
+            Directory.CreateDirectory(stagingDirectory);
             Directory.CreateDirectory(Path.GetDirectoryName(BlobPath(expected.Digest))!);
-            var temp = Path.Combine(TempDirectory, Guid.NewGuid().ToString("N") + ".partial");
+            var temp = Path.Combine(stagingDirectory, Guid.NewGuid().ToString("N") + ".partial");
             var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
             try
             {

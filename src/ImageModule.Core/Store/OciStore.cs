@@ -20,6 +20,7 @@ namespace ImageModule.Store
     public sealed class OciStore : IImageStore, ITarget, IUncheckedFetch, IAdoptsBlobFiles
     {
         private readonly Leases _leases;
+        private readonly Staging _staging;
         private readonly ListingCache _cache;
         private readonly ContentStore _content;
         private readonly GarbageCollector _collector;
@@ -32,8 +33,9 @@ namespace ImageModule.Store
             Layout = new OciLayout(root);
             _leases = new Leases(Path.Combine(Layout.SideDirectory, "leases"));
             _cache = new ListingCache(Path.Combine(Layout.SideDirectory, "cache.json"));
-            _content = new ContentStore(Layout, _leases, _cache.RecordUncompressedSize);
-            _collector = new GarbageCollector(Layout, _leases, _cache);
+            _staging = new Staging(Layout, _leases);
+            _content = new ContentStore(Layout, _leases, _staging, _cache.RecordUncompressedSize);
+            _collector = new GarbageCollector(Layout, _leases, _staging, _cache);
         }
 
         public static OciStore Open(string? storePath) => new(StoreLocation.Resolve(storePath));
@@ -65,41 +67,83 @@ namespace ImageModule.Store
         /// <summary>Records a layer's uncompressed size when the writer already knows it, so listing need not decompress.</summary>
         public void RecordUncompressedSize(Digest layer, long size) => _cache.RecordUncompressedSize(layer, size);
 
+        /// <summary>
+        /// Finding the source and naming it happen under one hold of the exclusive lock, so a removal in another process
+        /// either comes first (the source is not found, or its blobs are gone and naming refuses) or after.
+        /// </summary>
         public async Task<Image> TagAsync(Image source, ImageReference name, CancellationToken cancellationToken)
         {
-            var entry = Names.Find(source) ?? throw new ImageNotFoundException(source.ToString());
-            await TagAsync(entry, name.ToString(), cancellationToken).ConfigureAwait(false);
+            var full = Names.FullName(name.ToString());
+            using (await Names.LockAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var entry = Names.Find(source) ?? throw new ImageNotFoundException(source.ToString());
+                Guard("tag", full, () => Names.TagLocked(entry, full));
+            }
             var images = await ListAsync(cancellationToken).ConfigureAwait(false);
-            return images.First(i => i.Name == name.ToString());
+            return images.FirstOrDefault(i => i.Name == full)
+                ?? throw new ImageNotFoundException(full, $"{full} was removed by another process right after it was tagged");
         }
+
+        /// <summary>What the last removal or collection did, or why it deleted nothing (cmdlets warn with it).</summary>
+        public CollectionResult? LastCollection { get; private set; }
 
         public async Task RemoveAsync(Image image, bool force, CancellationToken cancellationToken)
         {
             using (await Names.LockAsync(cancellationToken).ConfigureAwait(false))
             {
-                var kept = Names.RemoveLocked(image);
-                _collector.CollectLocked(kept);
+                var kept = Guard("remove", image.ToString(), () => Names.RemoveLocked(image));
+                LastCollection = _collector.CollectLocked(kept);
             }
+            if (!NamesVerbatim) Layout.EnsureReserve();
         }
 
-        /// <summary>Deletes blobs no index entry reaches (and no ingest in progress holds). Returns count and bytes freed.</summary>
-        public async Task<(int Blobs, long Bytes)> CollectGarbageAsync(CancellationToken cancellationToken)
+        /// <summary>Deletes blobs no index entry reaches (and no ingest in progress holds).</summary>
+        public async Task<CollectionResult> CollectGarbageAsync(CancellationToken cancellationToken)
         {
             using (await Names.LockAsync(cancellationToken).ConfigureAwait(false))
             {
-                return _collector.CollectLocked(Names.Entries);
+                LastCollection = _collector.CollectLocked(Names.Entries);
             }
+            if (!NamesVerbatim) Layout.EnsureReserve();
+            return LastCollection;
         }
 
         /// <summary>
-        /// Protects blobs written from now on from garbage collection (in this and other processes) until disposed —
-        /// an import or pull writes blobs before the index names them. Dispose after tagging.
+        /// Protects blobs from garbage collection (in this and other processes) until disposed: every digest this
+        /// process asks about or writes from now on is recorded in the lease first — an import or pull writes blobs
+        /// before the index names them. Dispose after naming. Opening one also cleans staging no live process owns.
         /// </summary>
-        public IDisposable BeginIngest() => _leases.Begin();
+        public IDisposable BeginIngest()
+        {
+            Layout.EnsureCreated();
+            _staging.Clean(exclusive: false);
+            if (StoreLock.TryAcquire(Layout.LockPath, StoreLockMode.Exclusive) is { } exclusive)
+            {
+                using (exclusive) _staging.Clean(exclusive: true);
+            }
+            if (!NamesVerbatim) Layout.EnsureReserve();
+            return _leases.Begin();
+        }
+
+        /// <summary>A temp file name beside a file about to be written (Save-Image), owned by this process; stale ones are removed.</summary>
+        public string StagingBeside(string target)
+        {
+            _staging.CleanBesideTarget(target);
+            _staging.Clean(exclusive: false);
+            return _staging.BesideTarget(target);
+        }
+
+        private T Guard<T>(string operation, string what, Func<T> action)
+        {
+            try { return action(); }
+            catch (IOException e) when (DiskFull.Is(e)) { throw DiskFull.Error(operation, what, Location, e); }
+        }
+
+        private void Guard(string operation, string what, Action action) => Guard(operation, what, () => { action(); return 0; });
 
         // ---- ITarget ------------------------------------------------------------------------------------------
 
-        public Task<bool> ExistsAsync(Descriptor target, CancellationToken cancellationToken) => Task.FromResult(_content.Exists(target));
+        public Task<bool> ExistsAsync(Descriptor target, CancellationToken cancellationToken) => _content.ExistsAsync(target, cancellationToken);
 
         public Task<Stream> FetchAsync(Descriptor target, CancellationToken cancellationToken) => Task.FromResult(_content.Open(target, verify: true));
 
@@ -110,11 +154,7 @@ namespace ImageModule.Store
 
         public string StagingDirectory => _content.StagingDirectory;
 
-        public Task AdoptAsync(Descriptor descriptor, string path, CancellationToken cancellationToken)
-        {
-            _content.Adopt(descriptor, path);
-            return Task.CompletedTask;
-        }
+        public Task AdoptAsync(Descriptor descriptor, string path, CancellationToken cancellationToken) => _content.AdoptAsync(descriptor, path, cancellationToken);
 
         /// <summary>
         /// Resolves a full reference (as written by <see cref="TagAsync(Descriptor,string,CancellationToken)"/>), a bare
@@ -125,10 +165,9 @@ namespace ImageModule.Store
         /// <summary>Keeps a manifest in the store without a name (a dangling image, as `docker load` of an untagged image gives).</summary>
         public async Task KeepUnnamedAsync(Descriptor manifest, CancellationToken cancellationToken)
         {
-            if (!Layout.HasBlob(manifest)) throw new ImageNotFoundException(manifest.Digest.ToString(), $"Manifest {manifest.Digest} is not in {Location}");
             using (await Names.LockAsync(cancellationToken).ConfigureAwait(false))
             {
-                Names.KeepUnnamedLocked(manifest);
+                Guard("keep", manifest.Digest.ToString(), () => Names.KeepUnnamedLocked(manifest));
             }
         }
 
@@ -136,10 +175,9 @@ namespace ImageModule.Store
         public async Task TagAsync(Descriptor manifest, string reference, CancellationToken cancellationToken)
         {
             var full = Names.FullName(reference);
-            if (!Layout.HasBlob(manifest)) throw new ImageNotFoundException(manifest.Digest.ToString(), $"Manifest {manifest.Digest} is not in {Location}");
             using (await Names.LockAsync(cancellationToken).ConfigureAwait(false))
             {
-                Names.TagLocked(manifest, full);
+                Guard("name", full, () => Names.TagLocked(manifest, full));
             }
         }
     }

@@ -5,59 +5,101 @@ using System.Threading.Tasks;
 
 namespace ImageModule.Store
 {
+    /// <summary>How a <see cref="StoreLock"/> is held.</summary>
+    internal enum StoreLockMode
+    {
+        /// <summary>Many holders at once: an ingest recording a digest in its lease and checking whether the blob exists.</summary>
+        Shared,
+
+        /// <summary>One holder: every index.json change and the collector.</summary>
+        Exclusive,
+    }
+
     /// <summary>
-    /// Cross-process exclusive lock around index and cache changes: an exclusively opened lock file (flock on Unix,
-    /// share-mode on Windows), so two PowerShell sessions never interleave read-modify-write of index.json.
-    /// In-process callers are serialised by a semaphore first, because the OS lock is per process on some platforms.
+    /// The store lock: .imagemodule/lock opened with a share mode. On Linux and macOS .NET takes flock(LOCK_SH) for a
+    /// shared open and flock(LOCK_EX) for FileShare.None; on Windows the share modes themselves exclude each other. Either
+    /// way the kernel drops the lock when its process dies, so a killed process never leaves the store locked. Each
+    /// acquisition opens its own handle, so holders in one process exclude each other exactly as processes do; exclusive
+    /// holders in one process also queue on a semaphore first, so they do not poll against each other.
     /// </summary>
     internal sealed class StoreLock : IDisposable
     {
-        private static readonly SemaphoreSlim InProcess = new(1, 1);
+        private static readonly SemaphoreSlim InProcessExclusive = new(1, 1);
         private readonly FileStream _file;
+        private readonly bool _releaseSemaphore;
 
-        private StoreLock(FileStream file) => _file = file;
-
-        public static async Task<StoreLock> AcquireAsync(string lockPath, TimeSpan timeout, CancellationToken cancellationToken)
+        private StoreLock(FileStream file, bool releaseSemaphore)
         {
-            if (!await InProcess.WaitAsync(timeout, cancellationToken).ConfigureAwait(false))
+            _file = file;
+            _releaseSemaphore = releaseSemaphore;
+        }
+
+        private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+
+        /// <summary>The lock of a store, created with the store if need be; <c>StoreBusy</c> after 60 s.</summary>
+        public static Task<StoreLock> AcquireAsync(OciLayout layout, StoreLockMode mode, CancellationToken cancellationToken)
+        {
+            if (!File.Exists(layout.LockPath)) layout.EnsureCreated();
+            return AcquireAsync(layout.LockPath, mode, DefaultTimeout, cancellationToken);
+        }
+
+        public static async Task<StoreLock> AcquireAsync(string lockPath, StoreLockMode mode, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            var exclusive = mode == StoreLockMode.Exclusive;
+            if (exclusive && !await InProcessExclusive.WaitAsync(timeout, cancellationToken).ConfigureAwait(false))
                 throw Busy(lockPath);
             try
             {
                 var deadline = DateTime.UtcNow + timeout;
-                var delay = 10;
+                var delay = 1;
                 while (true)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    try
-                    {
-                        var file = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
-                        return new StoreLock(file);
-                    }
-                    catch (IOException) when (DateTime.UtcNow < deadline)
-                    {
-                        await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-                        delay = Math.Min(delay * 2, 200);
-                    }
-                    catch (IOException e)
-                    {
-                        throw Busy(lockPath, e);
-                    }
+                    if (TryOpen(lockPath, mode) is { } file) return new StoreLock(file, exclusive);
+                    if (DateTime.UtcNow >= deadline) throw Busy(lockPath);
+                    await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                    delay = Math.Min(delay * 2, 50);
                 }
             }
             catch
             {
-                InProcess.Release();
+                if (exclusive) InProcessExclusive.Release();
                 throw;
             }
         }
 
-        private static ImageModuleException Busy(string lockPath, Exception? inner = null) =>
-            new("StoreBusy", ErrorKind.ResourceUnavailable, $"The image store is locked by another process ({lockPath}); try again.", lockPath, inner);
+        /// <summary>One attempt, no waiting (cleaning at open is skipped when another process is busy).</summary>
+        public static StoreLock? TryAcquire(string lockPath, StoreLockMode mode)
+        {
+            var exclusive = mode == StoreLockMode.Exclusive;
+            if (exclusive && !InProcessExclusive.Wait(0)) return null;
+            var file = TryOpen(lockPath, mode);
+            if (file is null && exclusive) InProcessExclusive.Release();
+            return file is null ? null : new StoreLock(file, exclusive);
+        }
+
+        private static FileStream? TryOpen(string lockPath, StoreLockMode mode)
+        {
+            try
+            {
+                // Read access for the shared mode: .NET takes LOCK_SH without asking what file system it is on.
+                return mode == StoreLockMode.Exclusive
+                    ? new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None)
+                    : new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.None);
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+        }
+
+        private static ImageModuleException Busy(string lockPath) =>
+            new("StoreBusy", ErrorKind.ResourceUnavailable, $"The image store is locked by another process ({lockPath}); try again.", lockPath);
 
         public void Dispose()
         {
             _file.Dispose();
-            InProcess.Release();
+            if (_releaseSemaphore) InProcessExclusive.Release();
         }
     }
 }

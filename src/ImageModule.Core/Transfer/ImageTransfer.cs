@@ -63,7 +63,7 @@ namespace ImageModule.Transfer
             using var to = OpenDestination(destination, source.Reference, out var destinationReference, out var ingest);
             using (ingest)
             {
-                var options = new LoadOptions { Name = destinationReference, TempDirectory = _store().Layout.TempDirectory };
+                var options = new LoadOptions { Name = destinationReference, TempDirectory = _store().StagingDirectory };
                 var loaded = await _engine().SaveToAsync(new[] { source.Reference! }, to.Target, options, progress, cancellationToken, platform).ConfigureAwait(false);
                 var first = loaded.FirstOrDefault() ?? throw new ImageNotFoundException(source.Text);
                 return new CopiedImage(source.Text, destination.Text, first.Manifest.Digest.ToString(), first.Manifest.MediaType, first.Manifest.Size);
@@ -161,7 +161,9 @@ namespace ImageModule.Transfer
                 {
                     var tag = sourceName != null && ImageReference.TryParse(sourceName, out var parsed, out _) ? parsed!.Tag : null;
                     reference = location.Reference ?? tag ?? "latest";
-                    return new Opened(new OciStore(location.Path!) { NamesVerbatim = true });
+                    var layout = new OciStore(location.Path!) { NamesVerbatim = true };
+                    ingest = layout.BeginIngest();
+                    return new Opened(layout);
                 }
                 default:
                     throw new ArgumentOutOfRangeException(nameof(location));

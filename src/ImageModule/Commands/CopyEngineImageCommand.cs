@@ -55,7 +55,7 @@ namespace ImageModule.Commands
                 IReadOnlyList<LoadedImage> loaded;
                 using (store.BeginIngest())
                 {
-                    var options = new LoadOptions { TempDirectory = store.Layout.TempDirectory };
+                    var options = new LoadOptions { TempDirectory = store.StagingDirectory };
                     store.Layout.EnsureCreated();
                     loaded = Run((progress, ct) => engine.SaveToAsync(names, store.Content, options, progress, ct));
                     foreach (var unnamed in loaded.Where(l => l.Reference is null)) Run((_, ct) => store.KeepUnnamedAsync(unnamed.Manifest, ct));

@@ -43,7 +43,7 @@ namespace ImageModule.Commands
                     var manifest = ManifestOf(image);
                     var store = ContentOf(image);
                     var platform = PlatformParameter(Platform);
-                    var temp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path)!, "." + System.IO.Path.GetFileName(path) + ".tmp-" + Guid.NewGuid().ToString("N").Substring(0, 8));
+                    var temp = OpenEmbeddedStore().StagingBeside(path);
                     try
                     {
                         using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))

@@ -135,7 +135,7 @@ namespace ImageModule.Commands
         /// </summary>
         private void ImportIntoEngine(string path, EngineStore engine)
         {
-            var staging = new OciStore(System.IO.Path.Combine(OpenEmbeddedStore().Layout.TempDirectory, "import-" + Guid.NewGuid().ToString("N").Substring(0, 12)));
+            var staging = new OciStore(System.IO.Path.Combine(OpenEmbeddedStore().StagingDirectory, "import-" + Guid.NewGuid().ToString("N").Substring(0, 12)));
             try
             {
                 // docker import: the engine's platform when none is asked.
@@ -166,7 +166,8 @@ namespace ImageModule.Commands
                 : Run((_, ct) => ArchiveFormat.DetectAsync(path, ct));
             if (format.Kind == ArchiveKind.RootfsTarball)
             {
-                var options = new RootfsImportOptions { Name = Name, Changes = Change, Platform = platform, Message = Message };
+                // The filesystem is spooled in the store's staging area (owned by this process), not the system temp folder.
+                var options = new RootfsImportOptions { Name = Name, Changes = Change, Platform = platform, Message = Message, TempDirectory = OpenEmbeddedStore().StagingDirectory };
                 return new[] { Run((progress, ct) => RootfsImporter.ImportAsync(path, target, options, progress, ct)) };
             }
             if (Change.Length > 0 || Message != null || asked != null)

@@ -127,6 +127,11 @@ namespace ImageModule.Commands
                 var store = StoreOf(image);
                 Run((_, ct) => store.RemoveAsync(image, Force, ct));
                 WriteVerbose($"Removed {what}");
+                if (store is Store.OciStore oci && oci.LastCollection is { } collected)
+                {
+                    if (collected.SkippedBecause != null) WriteWarning($"Removed {what}, but {collected.SkippedBecause}. Repair or remove the unreadable image.");
+                    else WriteVerbose($"Deleted {collected.Blobs} unused blob(s), {collected.Bytes} bytes");
+                }
                 if (PassThru) WriteObject(image);
             });
             Invalidate();

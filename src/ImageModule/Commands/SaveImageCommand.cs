@@ -70,6 +70,9 @@ namespace ImageModule.Commands
                     Compress = Compress,
                     Overwrite = Force,
                     Platform = PlatformParameter(Platform),
+                    // Work in progress is owned by this process's lease in the store, so a killed save leaves nothing that outlives the next one.
+                    TempDirectory = OpenEmbeddedStore().StagingDirectory,
+                    TempTarget = OpenEmbeddedStore().StagingBeside(path),
                 };
                 var written = Run((progress, ct) => ArchiveWriter.SaveAsync(source, items, path, options, progress, ct));
                 WriteObject(OutputPaths.Item(this, written));

@@ -137,7 +137,7 @@ namespace ImageModule.Tests.Archive
                 using var file = File.OpenRead(blob);
                 Assert.Equal(Path.GetFileName(blob), Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(file)).ToLowerInvariant());
             }
-            Assert.Empty(Directory.EnumerateFileSystemEntries(store.Layout.TempDirectory));
+            Assert.Empty(Directory.EnumerateFiles(store.Layout.TempDirectory, "*", SearchOption.AllDirectories));
 
             var evil = Path.Combine(work, "evil.tar");
             await ArchiveTestData.RewriteAsync(good, evil, (name, bytes) =>
@@ -150,7 +150,7 @@ namespace ImageModule.Tests.Archive
             var other = new ImageModule.Store.OciStore(Path.Combine(work, "other"));
             await Assert.ThrowsAnyAsync<ImageModuleException>(() => ArchiveLoader.LoadAsync(evil, other));
             Assert.Empty(await other.ListAsync(default));
-            Assert.Empty(Directory.EnumerateFileSystemEntries(other.Layout.TempDirectory));
+            Assert.Empty(Directory.EnumerateFiles(other.Layout.TempDirectory, "*", SearchOption.AllDirectories));
         }
 
         [Fact]

@@ -107,7 +107,7 @@ namespace ImageModule.Tests.Store
             var claimed = new Descriptor(MediaTypes.OciLayerGzip, Digest.Compute(TestImages.RandomBytes(1000, 10)), 1000);
             await Assert.ThrowsAsync<DigestMismatchException>(() => _store.PushAsync(claimed, new MemoryStream(content), null, CancellationToken.None));
             Assert.False(File.Exists(_store.Layout.BlobPath(claimed.Digest)));
-            Assert.Empty(Directory.GetFiles(_store.Layout.TempDirectory));
+            Assert.Empty(Directory.GetFiles(_store.Layout.TempDirectory, "*", SearchOption.AllDirectories));
             var tooLong = new Descriptor(MediaTypes.OciLayerGzip, Digest.Compute(content), 999);
             await Assert.ThrowsAsync<SizeMismatchException>(() => _store.PushAsync(tooLong, new MemoryStream(content), null, CancellationToken.None));
             Assert.False(File.Exists(_store.Layout.BlobPath(tooLong.Digest)));
@@ -192,7 +192,7 @@ namespace ImageModule.Tests.Store
                 await _store.CollectGarbageAsync(CancellationToken.None);
                 Assert.True(File.Exists(_store.Layout.BlobPath(pending.Layers[0].Digest)));
             }
-            var (blobs, _) = await _store.CollectGarbageAsync(CancellationToken.None);
+            var (blobs, _, _) = await _store.CollectGarbageAsync(CancellationToken.None);
             Assert.Equal(3, blobs);
         }
 
