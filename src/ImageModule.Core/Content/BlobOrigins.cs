@@ -32,12 +32,12 @@ namespace ImageModule.Content
             }
         }
 
-        /// <summary>Every "registry/repository" known to hold the blob, newest first (where to fetch a lost blob again).</summary>
-        public IReadOnlyList<string> All(Digest digest)
+        /// <summary>Every registry/repository known to hold the digest (for a manifest: where it was pulled from or pushed to).</summary>
+        public IReadOnlyList<string> RepositoriesOf(Digest digest)
         {
             lock (_gate)
             {
-                return Known().TryGetValue(digest, out var names) ? names.AsEnumerable().Reverse().Distinct().ToList() : (IReadOnlyList<string>)Array.Empty<string>();
+                return Known().TryGetValue(digest, out var names) ? names.Distinct().ToList() : (IReadOnlyList<string>)Array.Empty<string>();
             }
         }
 

@@ -139,7 +139,7 @@ namespace ImageModule.Commands
             }
             foreach (var archive in _archives) yield return archive;
             if (Offline) yield break;
-            foreach (var origin in store.BlobOrigins.All(blob.Digest))
+            foreach (var origin in store.BlobOrigins.RepositoriesOf(blob.Digest).Reverse())
             {
                 if (!ImageReference.TryParse(origin, out var reference, out _)) continue;
                 var repository = Clients.OpenForPull(reference!);
