@@ -23,6 +23,12 @@ namespace ImageModule.Commands
 
         protected CancellationToken CancellationToken => _cancellation.Token;
 
+        /// <summary>
+        /// What the command is doing and to what ("Pulling localhost:5000/app:1", "Loading into Docker"): the title of
+        /// its progress bar, and the prefix of each item's bar ("… — layer 2/4"); the core's own wording otherwise.
+        /// </summary>
+        protected string? ProgressActivity { get; set; }
+
         protected override void StopProcessing() => _cancellation.Cancel();
 
         public void Dispose()
@@ -134,7 +140,8 @@ namespace ImageModule.Commands
             }
             var seconds = state.Clock.Elapsed.TotalSeconds;
             var rate = report.BytesDone > 0 && seconds > 0.5 ? report.BytesDone / seconds : 0;
-            var record = new ProgressRecord(state.ActivityId, report.Activity.Length > 0 ? report.Activity : "Working", StatusText(report, rate));
+            var activity = ProgressActivity is null ? report.Activity : report.ParentId < 0 || report.Activity.Length == 0 ? ProgressActivity : $"{ProgressActivity} — {report.Activity}";
+            var record = new ProgressRecord(state.ActivityId, activity.Length > 0 ? activity : "Working", StatusText(report, rate));
             if (report.ParentId >= 0 && _progressClocks.TryGetValue(report.ParentId, out var parent)) record.ParentActivityId = parent.ActivityId;
             if (report.BytesTotal > 0)
             {

@@ -83,11 +83,14 @@ namespace ImageModule.Commands
             {
                 var options = new LoadOptions { TempDirectory = copy.StagingDirectory };
                 // Saved by ID the archive names nothing, so the copy keeps the image unnamed and finds it by ID.
+                var activity = ProgressActivity;
+                ProgressActivity = $"Reading {image} from {engine.Kind}";
                 Run(async (progress, ct) =>
                 {
                     foreach (var loaded in await engine.SaveToAsync(new[] { image.Id }, copy, options, progress, ct).ConfigureAwait(false))
                         await copy.KeepUnnamedAsync(loaded.Manifest, ct).ConfigureAwait(false);
                 });
+                ProgressActivity = activity;
             }
             return copy;
         }

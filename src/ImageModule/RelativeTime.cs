@@ -2,15 +2,15 @@ using System;
 
 namespace ImageModule.Commands
 {
-    /// <summary>"2 weeks ago", as docker images prints CREATED.</summary>
+    /// <summary>"2 weeks ago", as docker images prints CREATED; never wider than 14 characters (the views' column).</summary>
     public static class RelativeTime
     {
         public static string Format(DateTimeOffset? time) => time is null ? "N/A" : Format(DateTimeOffset.UtcNow - time.Value);
 
         public static string Format(TimeSpan age)
         {
-            if (age < TimeSpan.Zero) return "Less than a second ago";
-            if (age.TotalSeconds < 1) return "Less than a second ago";
+            // docker says "Less than a second ago"; too wide for the column, and "Just now" says the same.
+            if (age.TotalSeconds < 1) return "Just now";
             if (age.TotalSeconds < 60) return Plural((int)age.TotalSeconds, "second");
             if (age.TotalMinutes < 60) return Plural((int)age.TotalMinutes, "minute");
             if (age.TotalHours < 48) return Plural((int)age.TotalHours, "hour");

@@ -50,8 +50,8 @@ namespace ImageModule.EndToEnd
             _session.SetVariable("tar", Rootfs.Create(_session.TempDir, "c404", 0, 404));
             _session.SetVariable("other", other);
             _session.Run("Import-Image $tar -Name busybox:1 -StorePath $other | Out-Null");
-            Assert.Equal(new[] { "busybox:1" }, Complete($"Get-Image -StorePath {other} b"));
-            Assert.Empty(Complete("Get-Image b"));
+            Assert.Equal(new[] { "busybox:1" }, Complete($"Get-Image -StorePath {other} bu"));
+            Assert.Empty(Complete("Get-Image bu")); // "b" alone is hex: it could complete an ID
         }
 
         [Fact]

@@ -54,6 +54,24 @@ namespace ImageModule.EndToEnd
         }
 
         [Fact]
+        public void RepoDigests_lists_only_digests_a_registry_gave()
+        {
+            Import("app:1", 316);
+            // Never pushed: no registry gave this image a digest.
+            Assert.Empty((System.Collections.Generic.IEnumerable<object>)Assert.Single(_session.Objects("Get-Image app:1")).RepoDigests);
+
+            var pushed = Assert.Single(_session.Objects("Publish-Image app:1 \"$registry/team/app:1\""));
+            var expected = $"{_registry.Host}/team/app@{pushed.Digest}";
+            Assert.Equal(new[] { expected }, ((System.Collections.Generic.IEnumerable<object>)Assert.Single(_session.Objects("Get-Image app:1")).RepoDigests).Select(o => o.ToString()).ToArray());
+
+            // Pulled, in a fresh store: the digest the registry served for the repository it came from.
+            _session.SetVariable("other", System.IO.Path.Combine(_session.TempDir, "other-store"));
+            var pulled = Assert.Single(_session.Objects("Install-Image \"$registry/team/app:1\" -StorePath $other"));
+            Assert.Empty(_session.Errors);
+            Assert.Equal(new[] { expected }, ((System.Collections.Generic.IEnumerable<object>)pulled.RepoDigests).Select(o => o.ToString()).ToArray());
+        }
+
+        [Fact]
         public void Several_piped_images_to_one_destination_are_refused_before_anything_is_pushed()
         {
             Import("a:1", 313);

@@ -32,6 +32,15 @@ namespace ImageModule.Content
             }
         }
 
+        /// <summary>Every registry/repository known to hold the digest (for a manifest: where it was pulled from or pushed to).</summary>
+        public IReadOnlyList<string> RepositoriesOf(Digest digest)
+        {
+            lock (_gate)
+            {
+                return Known().TryGetValue(digest, out var names) ? names.Distinct().ToList() : (IReadOnlyList<string>)Array.Empty<string>();
+            }
+        }
+
         public void Record(Digest digest, string registry, string repository)
         {
             var name = registry + "/" + repository;

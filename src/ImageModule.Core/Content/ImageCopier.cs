@@ -67,6 +67,11 @@ namespace ImageModule.Content
             Narrator.Say($"{blobs.Count} blobs, {total} bytes, for {images.Count} image(s).");
             long done = 0;
             var overall = 1;
+            // Each blob's bar says which part of the image it is: "layer 2/4", "config".
+            var layerCount = blobs.Count(b => !configs.ContainsKey(b.Digest));
+            var labels = new Dictionary<Digest, string>();
+            var layerNumber = 0;
+            foreach (var blob in blobs) labels[blob.Digest] = configs.ContainsKey(blob.Digest) ? "config" : $"layer {++layerNumber}/{layerCount}";
             void Report(string status) => progress?.Report(new OperationProgress { Id = overall, Activity = $"Copying {sourceReference}", Status = status, BytesDone = Interlocked.Read(ref done), BytesTotal = total });
 
             using var gate = new SemaphoreSlim(DefaultParallelism);
@@ -89,7 +94,7 @@ namespace ImageModule.Content
                     {
                         mine += n;
                         Interlocked.Add(ref done, n);
-                        progress?.Report(new OperationProgress { Id = id, ParentId = overall, Activity = blob.Digest.Short, Status = "Copying", BytesDone = mine, BytesTotal = blob.Size });
+                        progress?.Report(new OperationProgress { Id = id, ParentId = overall, Activity = labels[blob.Digest], Status = blob.Digest.Short, BytesDone = mine, BytesTotal = blob.Size });
                         Report("Copying");
                     });
                     // A registry checks the digest of what it receives: reading our store for it need not hash too.
@@ -98,7 +103,7 @@ namespace ImageModule.Content
                         ? await raw.FetchUncheckedAsync(blob, cancellationToken).ConfigureAwait(false)
                         : await source.FetchAsync(blob, cancellationToken).ConfigureAwait(false);
                     await destination.PushAsync(blob, stream, bytes, cancellationToken).ConfigureAwait(false);
-                    progress?.Report(new OperationProgress { Id = id, ParentId = overall, Activity = blob.Digest.Short, Status = "Done", Completed = true });
+                    progress?.Report(new OperationProgress { Id = id, ParentId = overall, Activity = labels[blob.Digest], Status = "Done", Completed = true });
                 }
                 finally
                 {

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Text.Json.Serialization;
 
 namespace ImageModule.Oci
@@ -53,6 +54,26 @@ namespace ImageModule.Oci
         [JsonPropertyName("ArgsEscaped")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool ArgsEscaped { get; init; }
         [JsonPropertyName("OnBuild")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<string>? OnBuild { get => _onbuild; init => _onbuild = JsonNulls.Strings(value); }
         [JsonPropertyName("Shell")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<string>? Shell { get => _shell; init => _shell = JsonNulls.Strings(value); }
+
+        /// <summary>
+        /// One readable line of what is set ("Cmd: /bin/sh; Env: MODE=prod; WorkingDir: /app"), for Format-List *
+        /// and Export-Csv, which show a nested object by its ToString.
+        /// </summary>
+        public override string ToString()
+        {
+            var parts = new List<string>();
+            void Add(string name, string? value) { if (!string.IsNullOrEmpty(value)) parts.Add(name + ": " + value); }
+            Add("Entrypoint", Entrypoint is null ? null : string.Join(" ", Entrypoint));
+            Add("Cmd", Cmd is null ? null : string.Join(" ", Cmd));
+            Add("Env", Env is null ? null : string.Join(", ", Env));
+            Add("WorkingDir", WorkingDir);
+            Add("User", User);
+            Add("ExposedPorts", ExposedPorts is null ? null : string.Join(", ", ExposedPorts.Keys));
+            Add("Volumes", Volumes is null ? null : string.Join(", ", Volumes.Keys));
+            Add("Labels", Labels is null ? null : string.Join(", ", Labels.Select(l => l.Key + "=" + l.Value)));
+            Add("StopSignal", StopSignal);
+            return string.Join("; ", parts);
+        }
     }
 
     /// <summary>The "{}" values of ExposedPorts and Volumes.</summary>

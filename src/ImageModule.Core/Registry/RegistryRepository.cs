@@ -247,6 +247,8 @@ namespace ImageModule.Registry
             if (Digest.TryParse(reference, out var pinned) && pinned != digest) throw new DigestMismatchException(pinned.ToString(), digest.ToString(), Reference.ToString());
             _manifests[digest] = bytes;
             Narrator.Say($"Resolved {name} to {digest}.");
+            // The registry gave this digest for the repository: what the store lists as the image's RepoDigests.
+            Origins?.Record(digest, Reference.Registry, Reference.Repository);
             var mediaType = document.MediaType;
             if (string.IsNullOrEmpty(mediaType) || mediaType == "application/json") mediaType = OciJson.PeekMediaType(bytes) ?? MediaTypes.OciManifest;
             return new Descriptor(mediaType!, digest, bytes.Length);
@@ -272,6 +274,7 @@ namespace ImageModule.Registry
             request.Content.Headers.ContentType = new MediaTypeHeaderValue(manifest.MediaType);
             using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             if (response.StatusCode != HttpStatusCode.Created && !response.IsSuccessStatusCode) throw await ErrorAsync(response, Reference.ToString()).ConfigureAwait(false);
+            Origins?.Record(manifest.Digest, Reference.Registry, Reference.Repository);
         }
 
         /// <summary>Tags of this repository (GET /v2/&lt;name&gt;/tags/list), following Link pagination.</summary>

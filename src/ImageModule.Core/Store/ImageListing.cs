@@ -17,12 +17,14 @@ namespace ImageModule.Store
         private readonly OciLayout _layout;
         private readonly NameIndex _names;
         private readonly ListingCache _cache;
+        private readonly Content.BlobOrigins _origins;
 
-        public ImageListing(OciLayout layout, NameIndex names, ListingCache cache)
+        public ImageListing(OciLayout layout, NameIndex names, ListingCache cache, Content.BlobOrigins origins)
         {
             _layout = layout;
             _names = names;
             _cache = cache;
+            _origins = origins;
         }
 
         public IReadOnlyList<Image> List(CancellationToken cancellationToken)
@@ -91,7 +93,9 @@ namespace ImageModule.Store
                 Status = summary.Status,
                 Problem = summary.Problem,
                 RepoTags = names.Where(n => n.Tag != null).Select(n => n.ToString()).Distinct().ToList(),
-                RepoDigests = names.Select(n => n.WithoutTagOrDigest().Name + "@" + entry.Digest).Distinct().ToList(),
+                // Only what a registry gave (docker's rule): the repositories this manifest was pulled from or pushed to.
+                // An image that was imported or built here and never pushed has none.
+                RepoDigests = _origins.RepositoriesOf(entry.Digest).Select(r => r + "@" + entry.Digest).ToList(),
                 LayerDiffIds = summary.DiffIds.Select(d => d.ToString()).ToList(),
                 MediaType = entry.MediaType,
                 Location = _layout.Root,

@@ -54,7 +54,7 @@ namespace ImageModule.Store
         public BlobOrigins BlobOrigins => _origins ??= new BlobOrigins(Path.Combine(Layout.SideDirectory, "blob-origins"));
 
         private NameIndex Names => _names ??= new NameIndex(Layout, NamesVerbatim);
-        private ImageListing Listing => _listing ??= new ImageListing(Layout, Names, _cache);
+        private ImageListing Listing => _listing ??= new ImageListing(Layout, Names, _cache, BlobOrigins);
 
         internal static ImageReference? NameOf(Descriptor entry) => NameIndex.NameOf(entry);
 

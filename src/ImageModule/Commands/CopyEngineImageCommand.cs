@@ -57,6 +57,7 @@ namespace ImageModule.Commands
                 {
                     var options = new LoadOptions { TempDirectory = store.StagingDirectory };
                     store.Layout.EnsureCreated();
+                    ProgressActivity = $"Copying {what} from {engine.Kind} into the store";
                     loaded = Run((progress, ct) => engine.SaveToAsync(names, store.Content, options, progress, ct));
                     foreach (var unnamed in loaded.Where(l => l.Reference is null)) Run((_, ct) => store.KeepUnnamedAsync(unnamed.Manifest, ct));
                 }
@@ -77,6 +78,7 @@ namespace ImageModule.Commands
             {
                 var items = images.GroupBy(i => i.Digest ?? i.Id).Select(g =>
                     new SaveItem(g.Where(i => i.Name != null).Select(i => i.Name!).Distinct().ToList(), ManifestOf(g.First()))).ToList();
+                ProgressActivity = $"Loading {what} into {engine.Kind}";
                 Run((progress, ct) => engine.LoadFromAsync(source.Content, items, progress, ct));
                 var ids = new HashSet<string>(images.Select(i => i.Id));
                 var names = new HashSet<string>(images.Where(i => i.Name != null).Select(i => i.Name!));

@@ -86,6 +86,7 @@ namespace ImageModule.Commands
                     ClientsWith(ToRegistryCredential(DestinationCredential) ?? GivenCredential),
                     store,
                     engine);
+                ProgressActivity = $"Copying {source.Text} to {destination.Text}";
                 var copied = Run((progress, ct) => transfer.CopyAsync(source, destination, platform, AllPlatforms, progress, ct));
                 if (destination.Kind == LocationKind.Store) Invalidate();
                 WriteObject(copied);

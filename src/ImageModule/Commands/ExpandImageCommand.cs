@@ -40,6 +40,7 @@ namespace ImageModule.Commands
                     var store = ContentOf(image);
                     var warnings = new System.Collections.Concurrent.ConcurrentQueue<string>();
                     var options = new ExpandOptions { Platform = PlatformParameter(Platform), Warning = warnings.Enqueue };
+                    ProgressActivity = $"Expanding {image} into {destination}";
                     Run((progress, ct) => ImageFilesystem.ExpandAsync(store, manifest, destination, options, progress, ct));
                     foreach (var warning in warnings) WriteWarning(warning);
                     WriteObject(OutputPaths.Item(this, destination));

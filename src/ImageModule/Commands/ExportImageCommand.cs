@@ -48,6 +48,7 @@ namespace ImageModule.Commands
                     {
                         using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
                         {
+                            ProgressActivity = $"Exporting {image} to {path}";
                             Run((progress, ct) => ImageFilesystem.ExportAsync(store, manifest, output, platform, progress, ct));
                             output.Flush(true);
                         }

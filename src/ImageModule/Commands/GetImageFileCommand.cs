@@ -30,9 +30,14 @@ namespace ImageModule.Commands
                     var store = ContentOf(image);
                     var platform = PlatformParameter(Platform);
                     var files = Run((_, ct) => ImageFilesystem.ListFilesAsync(store, manifest, platform, ct));
+                    var imageName = image.Name ?? image.ShortId;
                     foreach (var file in files)
                     {
-                        if (patterns is null || patterns.Any(p => p.IsMatch(file.Path.TrimStart('/')))) WriteObject(file);
+                        if (patterns != null && !patterns.Any(p => p.IsMatch(file.Path.TrimStart('/')))) continue;
+                        // Which image a file belongs to, so several images' files list grouped by image.
+                        var item = PSObject.AsPSObject(file);
+                        item.Properties.Add(new PSNoteProperty("ImageName", imageName));
+                        WriteObject(item);
                     }
                 });
             }

@@ -143,6 +143,7 @@ namespace ImageModule.Commands
                 var items = loaded.Select(l => new SaveItem(l.Reference is null ? Array.Empty<string>() : new[] { ImageReference.Parse(l.Reference).ToString() }, l.Manifest)).ToList();
                 foreach (var unnamed in loaded.Where(l => l.Reference is null)) Run((_, ct) => staging.KeepUnnamedAsync(unnamed.Manifest, ct));
                 var ids = new HashSet<string>(Run((_, ct) => staging.ListAsync(ct)).Select(i => i.Id));
+                ProgressActivity = $"Loading {System.IO.Path.GetFileName(path)} into {engine.Kind}";
                 Run((progress, ct) => engine.LoadFromAsync(staging, items, progress, ct));
                 Invalidate();
                 var names = new HashSet<string>(items.SelectMany(i => i.References));
@@ -159,6 +160,7 @@ namespace ImageModule.Commands
         /// <param name="rootfsPlatform">The platform a filesystem tarball's image is made for (default: -Platform, DOCKER_DEFAULT_PLATFORM, linux on this machine's architecture).</param>
         private IReadOnlyList<LoadedImage> Load(string path, ITarget target, Oci.Platform? rootfsPlatform = null)
         {
+            ProgressActivity = $"Importing {path}";
             var asked = PlatformParameter(Platform);
             var platform = rootfsPlatform ?? PlatformParameter(Platform, orEnvironment: true);
             var format = Directory.Exists(path)

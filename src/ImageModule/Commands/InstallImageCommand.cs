@@ -73,6 +73,7 @@ namespace ImageModule.Commands
                 // The engine pulls (docker pull), with -Credential or the stored login for the registry.
                 var engine = (EngineStore)Store;
                 var asked = AskedPlatform;
+                ProgressActivity = $"Pulling {reference} into {engine.Kind}";
                 Run((progress, ct) => engine.PullAsync(reference, GivenCredential ?? new DockerCredentialStore().Get(reference.Registry), progress, ct, asked));
                 Invalidate();
                 var pulled = Images.FirstOrDefault(i => i.Name == reference.ToString() || i.RepoDigests.Contains(reference.ToString()));
@@ -85,6 +86,7 @@ namespace ImageModule.Commands
             using (store is OciStore oci ? oci.BeginIngest() : null)
             {
                 var sourceRef = reference.Digest?.ToString() ?? reference.Tag!;
+                ProgressActivity = $"Pulling {reference}";
                 Run((progress, ct) => ImageCopier.CopyAsync(source, sourceRef, store.Content, reference.ToString(), platform, progress, ct, AllPlatforms));
             }
             if (source.Current.Reference.Registry != reference.Registry) WriteVerbose($"Pulled {reference} through the mirror {source.Current.Reference.Registry}.");

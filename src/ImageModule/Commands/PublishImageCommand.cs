@@ -66,12 +66,14 @@ namespace ImageModule.Commands
                 {
                     // An engine image is pushed by the engine (docker push), named as the destination first.
                     if (image.Name != destination.ToString()) Run((_, ct) => engine.TagAsync(image, destination, ct));
+                    ProgressActivity = $"Pushing {destination} from {engine.Kind}";
                     var digest = Run((progress, ct) => engine.PushAsync(destination, GivenCredential ?? new DockerCredentialStore().Get(destination.Registry), progress, ct));
                     WriteObject(new PublishedImage(destination.ToString(), digest ?? "", 0, image.Id));
                     return;
                 }
                 var source = StoreOf(image).Content;
                 using var repository = OpenRepository(destination);
+                ProgressActivity = $"Pushing {destination}";
                 var pushed = Run((progress, ct) => ImageCopier.CopyAsync(source, image.Name ?? image.Digest!, repository, destination.Tag ?? "latest", null, progress, ct, allPlatforms: true));
                 WriteObject(new PublishedImage(destination.ToString(), pushed.Digest.ToString(), pushed.Size, image.Id));
             });

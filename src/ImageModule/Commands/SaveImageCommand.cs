@@ -74,6 +74,7 @@ namespace ImageModule.Commands
                     TempDirectory = OpenEmbeddedStore().StagingDirectory,
                     TempTarget = OpenEmbeddedStore().StagingBeside(path),
                 };
+                ProgressActivity = $"Saving {names} to {path}";
                 var written = Run((progress, ct) => ArchiveWriter.SaveAsync(source, items, path, options, progress, ct));
                 WriteObject(OutputPaths.Item(this, written));
             });
