@@ -14,7 +14,7 @@
         'Import-Image', 'Save-Image', 'Export-Image', 'Expand-Image', 'Get-ImageFile',
         'Install-Image', 'Publish-Image', 'Find-Image', 'Copy-Image',
         'Connect-ImageRegistry', 'Disconnect-ImageRegistry', 'Remove-RegistryImage',
-        'Get-ImageRegistrySetting', 'Set-ImageRegistrySetting'
+        'Get-ImageRegistrySetting', 'Set-ImageRegistrySetting', 'Test-ImageStore', 'Repair-ImageStore'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

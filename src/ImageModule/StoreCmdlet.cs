@@ -50,6 +50,15 @@ namespace ImageModule.Commands
             return OpenEngine(Engine!);
         }
 
+        /// <summary>The embedded store, for commands that work on its files (Test-/Repair-ImageStore); -Engine is refused.</summary>
+        protected OciStore EmbeddedStoreOnly()
+        {
+            if (UsesEngine)
+                ThrowTerminatingError(ToErrorRecord(new ImageModuleException("EngineNotSupported", ErrorKind.InvalidArgument,
+                    $"{MyInvocation.MyCommand.Name} works on the embedded store's files; an engine checks its own storage (podman system check).", Engine)));
+            return OpenEmbeddedStore();
+        }
+
         protected OciStore OpenEmbeddedStore()
         {
             var path = StorePath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StorePath);

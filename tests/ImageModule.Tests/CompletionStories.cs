@@ -44,6 +44,9 @@ namespace ImageModule.EndToEnd
             var shortId = (string)alpine.ShortId;
             Assert.Contains(shortId, Complete("Remove-Image -Id " + shortId.Substring(0, 3)));
             Assert.Contains(shortId, Complete("Get-Image " + shortId.Substring(0, 5)));
+            // Copy-Image locations: transports, then the store's names after store:.
+            Assert.Equal(new[] { "oci:", "oci-archive:" }, Complete("Copy-Image o"));
+            Assert.Equal(new[] { "store:alpine:3", "store:alpine:edge" }, Complete("Copy-Image store:al"));
 
             // Another store named on the line is where names come from.
             var other = Path.Combine(_session.TempDir, "other");

@@ -52,7 +52,7 @@ namespace ImageModule.EndToEnd
         [Fact]
         public void Every_cmdlet_uses_an_approved_verb_and_has_help_with_examples()
         {
-            var approved = _session.Run("[System.Management.Automation.VerbsCommon].GetFields().Name + [System.Management.Automation.VerbsData].GetFields().Name + [System.Management.Automation.VerbsLifecycle].GetFields().Name + [System.Management.Automation.VerbsCommunications].GetFields().Name")
+            var approved = _session.Run("[System.Management.Automation.VerbsCommon].GetFields().Name + [System.Management.Automation.VerbsData].GetFields().Name + [System.Management.Automation.VerbsLifecycle].GetFields().Name + [System.Management.Automation.VerbsCommunications].GetFields().Name + [System.Management.Automation.VerbsDiagnostic].GetFields().Name")
                 .Select(o => o.ToString()).ToHashSet();
             var names = _session.Run("(Get-Command -Module ImageModule).Name").Select(o => o.ToString()).ToList();
             Assert.Equal(ManifestCmdlets().OrderBy(n => n), names.OrderBy(n => n));

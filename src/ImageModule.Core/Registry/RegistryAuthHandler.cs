@@ -86,7 +86,7 @@ namespace ImageModule.Registry
             var scope = ParseParameters(challenge.Parameter ?? "").TryGetValue("scope", out var s) ? $" ({s})" : "";
             return _credential is null
                 ? new ImageModuleException("RegistryUnauthorized", ErrorKind.AuthenticationError,
-                    $"{_registry} requires a login{scope}, and no credential was given or stored for it. Give -Credential, or log in once with Connect-ImageRegistry {_registry}.", _registry)
+                    $"{_registry} requires a login{scope} (or the repository does not exist), and no credential was given or stored for it. Give -Credential, or log in once with Connect-ImageRegistry {_registry}.", _registry)
                 : new ImageModuleException("RegistryUnauthorized", ErrorKind.AuthenticationError,
                     $"{_registry} did not accept the credential of user '{_credential.UserName}'{scope}: the password or token is wrong, or the user may not do this. Give the right one with -Credential, or log in again with Connect-ImageRegistry {_registry}.", _registry);
         }

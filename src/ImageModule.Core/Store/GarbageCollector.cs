@@ -53,7 +53,13 @@ namespace ImageModule.Store
             }
             try
             {
-                foreach (var digest in _leases.LiveDigests()) reachable.Add(digest);
+                foreach (var digest in _leases.LiveDigests())
+                {
+                    if (!reachable.Add(digest)) continue;
+                    // A leased manifest protects what it names too (containerd's gc follows references from leased
+                    // content): a copy that found the manifest already present relies on its config and layers.
+                    WalkLeased(digest, reachable);
+                }
             }
             catch (ImageModuleException e)
             {
@@ -80,5 +86,23 @@ namespace ImageModule.Store
             _cache.Forget(deleted);
             return new CollectionResult(count, bytesFreed, null);
         }
+
+        private void WalkLeased(Digest digest, HashSet<Digest> reachable)
+        {
+            var path = _layout.BlobPath(digest);
+            var info = new FileInfo(path);
+            if (!info.Exists || info.Length > MaxDocument) return;
+            try
+            {
+                Reachability.Walk(_layout, new Descriptor("", digest, info.Length), reachable, requireComplete: false);
+            }
+            catch (ImageModuleException)
+            {
+                // A config or layer, or a document being replaced: the digest itself is kept, which is all a lease promises.
+            }
+        }
+
+        /// <summary>Leased blobs larger than this are layers, not manifests: not read.</summary>
+        private const long MaxDocument = 4L << 20;
     }
 }

@@ -50,6 +50,12 @@ namespace ImageModule.Store
             return OciJson.Deserialize<ImageIndex>(File.ReadAllBytes(IndexPath), $"index.json in {Root}");
         }
 
+        /// <summary>A copy of the names, written with every index.json change (under the store lock), from which a damaged index.json is rebuilt.</summary>
+        public string NamesRecordPath => Path.Combine(SideDirectory, "names.json");
+
+        /// <summary>Where blobs that do not match their digest are moved, so the store never again says it has them.</summary>
+        public string QuarantineDirectory => Path.Combine(SideDirectory, "quarantine");
+
         /// <summary>
         /// Space set aside so that index.json can still be rewritten (and so images removed) on a full disk: when writing
         /// the index runs out of space, the reserve is deleted and the write tried once more.
@@ -71,6 +77,14 @@ namespace ImageModule.Store
                 TryDelete(ReservePath);
                 WriteAllBytesAtomic(IndexPath, bytes);
             }
+            // The record of names lives beside index.json so that a damaged index.json can be rebuilt (Repair-ImageStore).
+            try
+            {
+                Directory.CreateDirectory(SideDirectory);
+                WriteAllBytesAtomic(NamesRecordPath, bytes);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
         }
 
         /// <summary>Puts the reserve back if it is missing and there is room (best effort).</summary>
@@ -94,6 +108,24 @@ namespace ImageModule.Store
             {
                 TryDelete(temp);
             }
+        }
+
+        /// <summary>
+        /// Moves a blob that does not match its digest out of blobs/ (kept under .imagemodule/quarantine for inspection):
+        /// from then on the store does not have it, so the next import or pull writes it again, verified.
+        /// </summary>
+        public bool Quarantine(Digest digest)
+        {
+            var path = BlobPath(digest);
+            if (!File.Exists(path)) return false;
+            try
+            {
+                Directory.CreateDirectory(QuarantineDirectory);
+                File.Move(path, Path.Combine(QuarantineDirectory, $"{digest.Algorithm}-{digest.Hex}-{Guid.NewGuid():N}"));
+                return true;
+            }
+            catch (IOException) { return false; }
+            catch (UnauthorizedAccessException) { return false; }
         }
 
         public bool HasBlob(Descriptor descriptor)

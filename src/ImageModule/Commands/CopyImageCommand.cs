@@ -22,6 +22,7 @@ namespace ImageModule.Commands
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByLocation, ValueFromPipelineByPropertyName = true)]
         [Alias("Name")]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageLocationCompleter))]
         public string Source { get; set; } = "";
 
         /// <summary>An image from Get-Image: copied from the store or engine it was listed from.</summary>
@@ -36,6 +37,7 @@ namespace ImageModule.Commands
         /// <summary>Where the copy goes, in the same syntax as -Source.</summary>
         [Parameter(Mandatory = true, Position = 1)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageLocationCompleter))]
         public string Destination { get; set; } = "";
 
         /// <summary>os/arch[/variant] to take from a multi-platform image, and to require of a single-platform one (default: DOCKER_DEFAULT_PLATFORM, else linux on this machine's architecture).</summary>

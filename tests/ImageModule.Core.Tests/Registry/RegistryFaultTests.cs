@@ -25,7 +25,9 @@ namespace ImageModule.Tests.Registry
         private const string User = "alice";
         private const string Password = "s3cret-Pa55-fault";
         private static readonly CancellationToken None = CancellationToken.None;
+        // Short limits where a test is about timing out; roomy ones elsewhere, so a busy machine does not fail them.
         private static readonly RegistryTimeouts Short = new() { Connect = TimeSpan.FromSeconds(2), Response = TimeSpan.FromSeconds(2), Idle = TimeSpan.FromSeconds(1) };
+        private static readonly RegistryTimeouts Roomy = new() { Connect = TimeSpan.FromSeconds(10), Response = TimeSpan.FromSeconds(20), Idle = TimeSpan.FromSeconds(10) };
         private readonly string _temp = Path.Combine(Path.GetTempPath(), "imagemodule-regfault-" + Guid.NewGuid().ToString("N").Substring(0, 8));
         private readonly List<IDisposable> _owned = new();
 
@@ -40,7 +42,7 @@ namespace ImageModule.Tests.Registry
         private T Own<T>(T disposable) where T : IDisposable { _owned.Add(disposable); return disposable; }
 
         private RegistryRepository Repository(string host, string repository, RegistryCredential? credential = null, RegistryTimeouts? timeouts = null) =>
-            Own(new RegistryRepository(ImageReference.Parse($"{host}/{repository}"), credential, new RegistryHostSettings(host), timeouts: timeouts ?? Short, retryDelay: TimeSpan.FromMilliseconds(20)));
+            Own(new RegistryRepository(ImageReference.Parse($"{host}/{repository}"), credential, new RegistryHostSettings(host), timeouts: timeouts ?? Roomy, retryDelay: TimeSpan.FromMilliseconds(20)));
 
         private static string Basic(string user, string password) => "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(user + ":" + password));
 
@@ -197,7 +199,7 @@ namespace ImageModule.Tests.Registry
             // Accepts the connection, never answers.
             proxy.OnRequest = r => new Fault { Silent = true };
             var watch = Stopwatch.StartNew();
-            var silent = await Assert.ThrowsAsync<ImageModuleException>(() => ImageCopier.CopyAsync(Repository(proxy.Host, "team/app"), "1", store, $"{proxy.Host}/team/app:1", null, null, None));
+            var silent = await Assert.ThrowsAsync<ImageModuleException>(() => ImageCopier.CopyAsync(Repository(proxy.Host, "team/app", timeouts: Short), "1", store, $"{proxy.Host}/team/app:1", null, null, None));
             Assert.Equal("RegistryTimeout", silent.ErrorId);
             Assert.Equal(ErrorKind.OperationTimeout, silent.Kind);
             Assert.Contains(proxy.Host, silent.Message);
@@ -207,14 +209,14 @@ namespace ImageModule.Tests.Registry
             // A manifest trickled a byte at a time: the document must arrive within the response timeout.
             proxy.OnRequest = r => r.Path.Contains("/manifests/") && r.Method == "GET" ? new Fault { Trickle = TimeSpan.FromMilliseconds(300) } : null;
             watch.Restart();
-            var trickled = await Assert.ThrowsAsync<ImageModuleException>(() => ImageCopier.CopyAsync(Repository(proxy.Host, "team/app"), "1", store, $"{proxy.Host}/team/app:1", null, null, None));
+            var trickled = await Assert.ThrowsAsync<ImageModuleException>(() => ImageCopier.CopyAsync(Repository(proxy.Host, "team/app", timeouts: Short), "1", store, $"{proxy.Host}/team/app:1", null, null, None));
             Assert.Equal("RegistryTimeout", trickled.ErrorId);
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(15), $"took {watch.Elapsed}");
 
             // A blob that stalls on every connection: each stall is resumed, then the download gives up.
             proxy.OnRequest = r => IsBlobGet(r) && r.Path.EndsWith(built.Layers[0].Digest.ToString()) ? new Fault { StallAfter = 1000 } : null;
             watch.Restart();
-            var stalled = await Assert.ThrowsAsync<ImageModuleException>(() => ImageCopier.CopyAsync(Repository(proxy.Host, "team/app"), "1", store, $"{proxy.Host}/team/app:1", null, null, None));
+            var stalled = await Assert.ThrowsAsync<ImageModuleException>(() => ImageCopier.CopyAsync(Repository(proxy.Host, "team/app", timeouts: Short with { Response = TimeSpan.FromSeconds(10) }), "1", store, $"{proxy.Host}/team/app:1", null, null, None));
             Assert.Equal("RegistryTimeout", stalled.ErrorId);
             Assert.Contains("no data", stalled.Message);
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
@@ -231,7 +233,7 @@ namespace ImageModule.Tests.Registry
             var stalls = 0;
             proxy.OnRequest = r => IsBlobGet(r) && r.Path.EndsWith(built.Layers[0].Digest.ToString()) && Interlocked.Increment(ref stalls) == 1 ? new Fault { StallAfter = 100_000 } : null;
             var store = new OciStore(Path.Combine(_temp, "store"));
-            await ImageCopier.CopyAsync(Repository(proxy.Host, "team/app"), "1", store, $"{proxy.Host}/team/app:1", null, null, None);
+            await ImageCopier.CopyAsync(Repository(proxy.Host, "team/app", timeouts: Short with { Response = TimeSpan.FromSeconds(20) }), "1", store, $"{proxy.Host}/team/app:1", null, null, None);
             Assert.True(store.Layout.HasBlob(built.Layers[0]));
             Assert.Contains(proxy.Received, r => r.Header("Range") == "bytes=100000-");
         }
@@ -251,7 +253,7 @@ namespace ImageModule.Tests.Registry
                 _ = filler.ConnectAsync(System.Net.IPAddress.Loopback, port);
             }
             await Task.Delay(200);
-            var timeouts = Short with { Connect = TimeSpan.FromSeconds(1), Response = TimeSpan.FromSeconds(30) };
+            var timeouts = Roomy with { Connect = TimeSpan.FromSeconds(1), Response = TimeSpan.FromSeconds(30) };
             var watch = Stopwatch.StartNew();
             var error = await Assert.ThrowsAsync<ImageModuleException>(() => Repository($"127.0.0.1:{port}", "a/b", timeouts: timeouts).ResolveAsync("1", None));
             Assert.Equal("RegistryTimeout", error.ErrorId);

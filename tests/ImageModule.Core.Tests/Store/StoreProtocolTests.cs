@@ -101,6 +101,22 @@ namespace ImageModule.Tests.Store
             Assert.Empty(StoreInvariantsNames());
         }
 
+        [Fact]
+        public async Task A_lease_on_a_manifest_keeps_what_it_names_until_it_is_named()
+        {
+            var built = await TestImages.AddAsync(_store, "a:1", Layer("a", 20_000, 9));
+            using (_store.BeginIngest())
+            {
+                // A copy of the same image finds the manifest already there, and leases it.
+                Assert.True(await _store.ExistsAsync(built.Manifest, CancellationToken.None));
+                await _store.RemoveAsync(Named("docker.io/library/a:1"), false, CancellationToken.None);
+                Assert.True(File.Exists(_store.Layout.BlobPath(built.Layers[0].Digest)), "the leased manifest's layer was deleted");
+                await _store.TagAsync(built.Manifest, "b:1", CancellationToken.None);
+            }
+            await _store.CollectGarbageAsync(CancellationToken.None);
+            Assert.Single(await _store.ListAsync(CancellationToken.None));
+        }
+
         private string[] StoreInvariantsNames() =>
             (_store.Layout.ReadIndex().Manifests).Select(m => m.Annotation(AnnotationKeys.RefName)).Where(n => n != null).Select(n => n!).ToArray();
     }
