@@ -1,0 +1,53 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+# Ctrl+C on long-running cmdlets: the pipeline is stopped (PowerShell.Stop(), what Ctrl+C does) while the command
+# is writing, it ends promptly, and it leaves no half-written temp file and never a partial target.
+
+BeforeAll {
+    $ErrorActionPreference = 'Stop'
+    $PSNativeCommandUseErrorActionPreference = $true
+    . (Join-Path $PSScriptRoot 'Common.ps1')
+    $saved = Enter-TestIsolation
+    $manifest = (Get-Module ImageModule).Path -replace '\.dll$', '.psd1'
+    # Starts $Script in a runspace of its own, waits (bounded) until $Started holds, stops it, returns the seconds
+    # the stop took.
+    function Stop-Midway([string]$Script, [scriptblock]$Started) {
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$manifest'; $Script")
+            $async = $ps.BeginInvoke()
+            Wait-Until -TimeoutSeconds 60 -Message "never started: $Script" { (& $Started) -or $async.IsCompleted }
+            $async.IsCompleted | Should -BeFalse -Because "the command must still be running when it is stopped ($($ps.Streams.Error -join '; '))"
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $ps.Stop()
+            $clock.Elapsed.TotalSeconds
+        }
+        finally { $ps.Dispose() }
+    }
+}
+
+AfterAll { Exit-TestIsolation $saved }
+
+Describe 'Ctrl+C' {
+    BeforeAll {
+        New-TestStore
+        Import-Image (New-TestRootfs big 95 -Megabytes 200) -Name big:1 | Out-Null
+    }
+
+    It 'stops Save-Image and leaves no archive, whole or partial' {
+        $path = Join-Path $TestDrive 'saved.tar'
+        $seconds = Stop-Midway "Save-Image big:1 -Path '$path'" { @(Get-ChildItem -Force $TestDrive -Filter '.saved.tar.tmp-*').Count -gt 0 }
+        $seconds | Should -BeLessThan 10
+        Wait-Until -TimeoutSeconds 10 -Message 'temp archive left behind' { @(Get-ChildItem -Force $TestDrive -Filter '.saved.tar.tmp-*').Count -eq 0 }
+        # Stopped, or (on a race with the last write) finished: never a partial archive under the target's name.
+        if (Test-Path $path) { (tar -tf $path) | Should -Not -BeNullOrEmpty }
+    }
+
+    It 'stops Export-Image and leaves no tarball, whole or partial' {
+        $path = Join-Path $TestDrive 'flat.tar'
+        $seconds = Stop-Midway "Export-Image big:1 -Path '$path'" { @(Get-ChildItem -Force $TestDrive -Filter '.flat.tar.tmp-*').Count -gt 0 }
+        $seconds | Should -BeLessThan 10
+        Wait-Until -TimeoutSeconds 10 -Message 'temp tarball left behind' { @(Get-ChildItem -Force $TestDrive -Filter '.flat.tar.tmp-*').Count -eq 0 }
+        # Stopped, or (on a race with the last write) finished: never a partial tarball under the target's name.
+        if (Test-Path $path) { (tar -tf $path) -replace '^\./', '' | Should -Contain 'data/random.bin' }
+    }
+}
