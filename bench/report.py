@@ -53,7 +53,7 @@ if meta:
     print(f"Ours, cold process, peak RSS in MiB (medians). Reference: {meta['blobs'] / 1e6:.0f} MB of blobs, largest layer "
           f"{meta['largest'] / 1e6:.0f} MB; doubled (binaries twice in their layer, twice the random data): "
           f"{meta['blobs_x2'] / 1e6:.0f} MB, largest layer {meta['largest_x2'] / 1e6:.0f} MB. "
-          f"The PowerShell host itself (`imagemodule-run -Command '1'`) peaks at {mib(idle)} MiB.\n")
+          f"pwsh with the module imported and nothing done (`pwsh -Command 'Import-Module ImageModule'`) peaks at {mib(idle)} MiB.\n")
     print("| operation | reference RSS MiB | doubled RSS MiB | change MiB | reference wall s | doubled wall s |")
     print("|---|---|---|---|---|---|")
     for op in ("pull", "save", "load", "expand"):

@@ -16,8 +16,13 @@ done
 work="$PWD/bench/work/$mode"
 rm -rf "$work"; mkdir -p "$work"
 dotnet build ImageModule.sln -c Release -nologo -v quiet >/dev/null
-runner="dotnet $PWD/src/ImageModule.Runner/bin/Release/net10.0/imagemodule-run.dll"
-export IMAGEMODULE_MANIFEST="$PWD/out/ImageModule/ImageModule.psd1" NO_COLOR=1
+# Ours runs in real pwsh (the pinned tool tests/run.sh and run.sh install, tools/pwsh.sh), started as the engine
+# itself (dotnet pwsh.dll) rather than through the tool's launcher process; out/ is on PSModulePath, so the built
+# module loads the first time a command uses one of its cmdlets, as an installed module would.
+pwsh="$(bash tools/pwsh.sh)"
+pwsh_dll="$(ls "$PWD"/out/tools/.store/powershell/*/powershell/*/tools/net10.0/any/unix/pwsh.dll 2>/dev/null | head -1)"
+if [ -n "$pwsh_dll" ]; then runner="dotnet $pwsh_dll -NoProfile -NonInteractive"; else runner="$pwsh -NoProfile -NonInteractive"; fi
+export PSModulePath="$PWD/out${PSModulePath:+:$PSModulePath}" NO_COLOR=1
 
 # 1. The reference workload, built with umoci: binaries, many small files, incompressible data, a whiteout.
 #    build_workload LAYOUT COPIES: COPIES=2 is the doubled variant (binaries twice in their one layer, twice the
@@ -123,7 +128,7 @@ export IMAGEMODULE_STORE="$store"
 # Our store gets the very blobs the peers read (the umoci layout's gzip layers). skopeo's docker-archive holds the
 # layers uncompressed, so a store filled by Import-Image from it would push and save twice the bytes.
 $runner -Command "Copy-Image -Source 'oci:$layout:bench' -Destination store:bench/ref:1 | Out-Null" >/dev/null
-time_cmd idle ours $runner -Command "1 | Out-Null"
+time_cmd idle ours $runner -Command "Import-Module ImageModule"
 
 for i in $(seq 1 "$iterations"); do
   # save: ours (cold process) vs skopeo oci → docker-archive and docker save, alternately.

@@ -1,4 +1,4 @@
-# Runs inside one started engine (imagemodule-run -File), the way a user at a prompt runs a second command.
+# Runs inside one started engine (pwsh -File), the way a user at a prompt runs a second command.
 param([string]$Store, [int]$Images, [int]$Iterations, [string]$Results, [string]$Work, [string]$Reference, [string]$Layout, [string]$Remote, [string]$PushRegistries)
 $ErrorActionPreference = 'Stop'
 $root = [IO.Path]::Combine($Work, 'tiny-rootfs')

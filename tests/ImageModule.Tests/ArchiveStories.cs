@@ -108,7 +108,7 @@ namespace ImageModule.EndToEnd
             _session.SetVariable("bad", bad);
             _session.Run("Import-Image $bad");
             var error = Assert.Single(_session.Errors);
-            Assert.EndsWith(",ImageModule.Commands.ImportImageCommand", error.FullyQualifiedErrorId);
+            Assert.Equal("ArchiveCorrupt,ImageModule.Commands.ImportImageCommand", error.FullyQualifiedErrorId);
             Assert.Empty(_session.Objects("Get-Image"));
         }
     }

@@ -18,15 +18,11 @@ namespace ImageModule.EndToEnd
         {
             _session.SetVariable("tar", Rootfs.Create(_session.TempDir, "shared", 1, 31));
             _session.Run("Import-Image $tar -Name shared:0 | Out-Null");
-            var runner = Path.Combine(AppContext.BaseDirectory, "imagemodule-run.dll");
+            // Two real pwsh processes, as two terminals would be.
             Process Start(string prefix)
             {
-                var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-                psi.ArgumentList.Add(runner);
-                psi.ArgumentList.Add("-Command");
-                psi.ArgumentList.Add($"1..25 | ForEach-Object {{ Add-ImageTag shared:0 \"{prefix}:$_\" | Out-Null }}");
+                var psi = ModuleSession.PowerShellProcess($"$ErrorActionPreference = 'Stop'; 1..25 | ForEach-Object {{ Add-ImageTag shared:0 \"{prefix}:$_\" | Out-Null }}");
                 psi.Environment["IMAGEMODULE_STORE"] = _session.StorePath;
-                psi.Environment["IMAGEMODULE_MANIFEST"] = ModuleSession.ManifestPath;
                 return Process.Start(psi)!;
             }
             var a = Start("left");
@@ -35,7 +31,7 @@ namespace ImageModule.EndToEnd
             {
                 var stderr = p.StandardError.ReadToEndAsync();
                 _ = p.StandardOutput.ReadToEndAsync();
-                Assert.True(p.WaitForExit(120_000), "runner did not finish");
+                Assert.True(p.WaitForExit(120_000), "pwsh did not finish");
                 Assert.True(p.ExitCode == 0, await stderr);
             }
             var names = _session.Objects("Get-Image").Select(i => (string)i.Name).ToList();

@@ -79,7 +79,7 @@ namespace ImageModule.EndToEnd
             _session.Run("Get-Image a:1, b:1 | Publish-Image -Destination \"$registry/team/one:1\"");
             Assert.Equal("OneDestinationSeveralImages,ImageModule.Commands.PublishImageCommand", Assert.Single(_session.Errors).FullyQualifiedErrorId);
             _session.Run("Find-Image \"$registry/team/one\" -ListTags");
-            Assert.StartsWith("ImageNotFound,", Assert.Single(_session.Errors).FullyQualifiedErrorId);
+            Assert.Equal("ImageNotFound,ImageModule.Commands.FindImageCommand", Assert.Single(_session.Errors).FullyQualifiedErrorId);
             // One piped image with a destination, and several without one, still push.
             Assert.Single(_session.Objects("Get-Image a:1 | Publish-Image -Destination \"$registry/team/one:1\""));
             Assert.Empty(_session.Errors);

@@ -179,7 +179,7 @@ namespace ImageModule.EndToEnd
             Import("view:1", 1, 8);
             var table = _session.RunAndRender("Get-Image");
             Assert.Matches(@"REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE", table);
-            Assert.Matches(@"view\s+1\s+[0-9a-f]{12}\s+(Just now|\d+ seconds ago)\s+\d(\.\d+)?MB", table);
+            Assert.Matches(@"view\s+1\s+[0-9a-f]{12}\s+(Just now|\d+ seconds? ago)\s+\d(\.\d+)?MB", table);
             Assert.DoesNotContain("\u001b[", table);
             var history = _session.RunAndRender("Get-ImageLayer view:1");
             Assert.Matches(@"LAYER\s+CREATED\s+CREATED BY\s+SIZE", history); // COMMENT is in Format-List: the table fits 80 columns

@@ -1,23 +1,25 @@
 using System;
 using System.Collections.Generic;
 using System.Collections.ObjectModel;
+using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using System.Management.Automation.Host;
 using System.Management.Automation.Runspaces;
-using ImageModule.Runner;
 
 namespace ImageModule.EndToEnd
 {
     /// <summary>
-    /// One user's PowerShell session for a test: the real engine, the BUILT module imported from out/ImageModule,
-    /// and a fresh empty store in a temp directory ($env:IMAGEMODULE_STORE, as a user would set it).
+    /// One user's PowerShell session for a test: the real engine in-process (Microsoft.PowerShell.SDK, with the
+    /// Utility and Management cmdlets pwsh has), the BUILT module imported from out/ImageModule, and a fresh empty store
+    /// in a temp directory ($env:IMAGEMODULE_STORE, as a user would set it).
     /// </summary>
     public sealed class ModuleSession : IDisposable
     {
         private readonly StringWriter _output = new();
         private readonly StringWriter _errors = new();
-        private readonly RunnerHost _host;
+        private readonly TestHost _host;
         private readonly Runspace _runspace;
 
         public ModuleSession()
@@ -25,8 +27,8 @@ namespace ImageModule.EndToEnd
             TempDir = Path.Combine(Path.GetTempPath(), "imagemodule-e2e-" + Guid.NewGuid().ToString("N").Substring(0, 12));
             StorePath = Path.Combine(TempDir, "store");
             Directory.CreateDirectory(TempDir);
-            _host = new RunnerHost(_output, _errors, TextReader.Null, virtualTerminal: false);
-            _runspace = ModuleRunspace.Open(_host, ManifestPath);
+            _host = new TestHost(_output, _errors, TextReader.Null);
+            _runspace = OpenRunspace(_host, ManifestPath);
             // Tests run one at a time (see AssemblyInfo), so the process-wide variable is this session's alone.
             Environment.SetEnvironmentVariable("IMAGEMODULE_STORE", StorePath);
             // Registry settings of this session only: a test never reads or writes the user's file.
@@ -63,6 +65,57 @@ namespace ImageModule.EndToEnd
                 if (!File.Exists(path)) throw new InvalidOperationException($"Built module missing: {path}. Build the solution first.");
                 return path;
             }
+        }
+
+        /// <summary>
+        /// Real pwsh for tests that need a second PowerShell process: $IMAGEMODULE_PWSH, else the pinned tool that
+        /// tests/run.sh installs (out/tools/pwsh), else pwsh on PATH.
+        /// </summary>
+        public static string PwshPath
+        {
+            get
+            {
+                var configured = Environment.GetEnvironmentVariable("IMAGEMODULE_PWSH");
+                if (!string.IsNullOrEmpty(configured)) return configured;
+                var tool = Path.Combine(RepositoryRoot, "out", "tools", OperatingSystem.IsWindows() ? "pwsh.exe" : "pwsh");
+                return File.Exists(tool) ? tool : "pwsh";
+            }
+        }
+
+        /// <summary>
+        /// Another PowerShell process, as another terminal would be: real pwsh, started as the engine itself
+        /// (dotnet pwsh.dll of the pinned tool, one process, so killing it ends it) when the tool is installed, else
+        /// <see cref="PwshPath"/>; the module at <paramref name="manifest"/> (default: the built one) is imported, then
+        /// <paramref name="script"/> runs. Errors go to standard error as pwsh shows them.
+        /// </summary>
+        public static ProcessStartInfo PowerShellProcess(string script, string? manifest = null, bool redirect = true)
+        {
+            var tools = Path.Combine(RepositoryRoot, "out", "tools", ".store");
+            var engine = Directory.Exists(tools)
+                ? Directory.EnumerateFiles(tools, "pwsh.dll", SearchOption.AllDirectories)
+                    .FirstOrDefault(f => f.Contains(Path.DirectorySeparatorChar + (OperatingSystem.IsWindows() ? "win" : "unix") + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                : null;
+            var psi = new ProcessStartInfo(engine != null ? "dotnet" : PwshPath) { RedirectStandardOutput = redirect, RedirectStandardError = redirect, UseShellExecute = false };
+            if (engine != null) psi.ArgumentList.Add(engine);
+            psi.ArgumentList.Add("-NoProfile");
+            psi.ArgumentList.Add("-NonInteractive");
+            psi.ArgumentList.Add("-Command");
+            psi.ArgumentList.Add($"Import-Module '{(manifest ?? ManifestPath).Replace("'", "''")}' -ErrorAction Stop; {script}");
+            return psi;
+        }
+
+        private static Runspace OpenRunspace(PSHost host, string manifest)
+        {
+            // CreateDefault2: the engine's own modules load on demand, as in pwsh; no console host assembly is needed.
+            var state = InitialSessionState.CreateDefault2();
+            if (OperatingSystem.IsWindows()) state.ExecutionPolicy = Microsoft.PowerShell.ExecutionPolicy.RemoteSigned;
+            var runspace = RunspaceFactory.CreateRunspace(host, state);
+            runspace.Open();
+            using var ps = PowerShell.Create();
+            ps.Runspace = runspace;
+            ps.AddCommand("Import-Module").AddParameter("Name", manifest).AddParameter("ErrorAction", "Stop");
+            ps.Invoke();
+            return runspace;
         }
 
         /// <summary>Runs a script as typed; returns its objects. Non-terminating errors land in <see cref="Errors"/>.</summary>

@@ -24,12 +24,9 @@ namespace ImageModule.EndToEnd
 
         internal static Process StartWorker(string storePath, string script, bool redirect = true)
         {
-            var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = redirect, RedirectStandardError = redirect };
-            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "imagemodule-run.dll"));
-            psi.ArgumentList.Add("-Command");
-            psi.ArgumentList.Add(script);
+            // Real pwsh, one process per worker (a SIGKILL of it is a SIGKILL of the engine), the module imported.
+            var psi = ModuleSession.PowerShellProcess(script, WorkerManifest, redirect);
             psi.Environment["IMAGEMODULE_STORE"] = storePath;
-            psi.Environment["IMAGEMODULE_MANIFEST"] = WorkerManifest;
             return Process.Start(psi)!;
         }
 

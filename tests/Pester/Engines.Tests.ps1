@@ -91,6 +91,10 @@ Describe 'Engines' {
 
     It 'moves a store image to podman and back with its ID, and podman runs it' {
         $image = Import-Image (New-BusyboxRootfs pod) -Name stories/pod:1 -Change 'CMD ["/bin/sh"]'
+        $whatIf = Get-WhatIfText { Get-Image stories/pod:1 | Copy-EngineImage -Engine $pod -WhatIf }
+        $whatIf | Should -HaveCount 1
+        $whatIf[0] | Should -BeLike "What if: *$pod*"
+        podman @podmanArgs images --format '{{.Repository}}' | Should -Not -BeLike '*stories/pod'
         (Get-Image stories/pod:1 | Copy-EngineImage -Engine $pod).Id | Should -Be $image.Id
         $name = podman @podmanArgs images --format '{{.Repository}}:{{.Tag}}' | Where-Object { $_ -like '*stories/pod:1' }
         $name | Should -HaveCount 1

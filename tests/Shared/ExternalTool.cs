@@ -27,13 +27,16 @@ namespace ImageModule.Testing
         }
 
         /// <summary>Starts a long-running peer (a registry, dockerd, podman's service) with its output drained.</summary>
-        public static Process StartService(string file, params string[] arguments)
+        public static Process StartService(string file, params string[] arguments) => StartService(file, arguments, null);
+
+        /// <summary>Starts a long-running peer; each line it writes (stdout or stderr) goes to <paramref name="onLine"/>, never to the test output.</summary>
+        public static Process StartService(string file, string[] arguments, Action<string>? onLine)
         {
             var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             foreach (var a in arguments) psi.ArgumentList.Add(a);
             var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start " + file);
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
+            process.OutputDataReceived += (_, e) => { if (e.Data != null) onLine?.Invoke(e.Data); };
+            process.ErrorDataReceived += (_, e) => { if (e.Data != null) onLine?.Invoke(e.Data); };
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             return process;

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -16,11 +17,17 @@ namespace ImageModule.Testing
     /// an RS256 JWT granting the requested scope, with its certificate in the x5c header so the registry verifies it
     /// against the rootcertbundle. Anonymous requests get a token that grants nothing.
     /// </summary>
+    /// <remarks>
+    /// Served on raw sockets from a listener bound to port 0 before the constructor returns: no port is picked, released
+    /// and raced for (HttpListener on a "free" port failed with "address already in use" when suites ran in parallel).
+    /// One request per connection (Connection: close); every read is bounded.
+    /// </remarks>
     public sealed class TokenIssuer : IDisposable
     {
         public const string Service = "imagemodule-test-registry";
         public const string Issuer = "imagemodule-test-issuer";
-        private readonly HttpListener _listener = new();
+        private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(30);
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
         private readonly TestCertificate _certificate;
         private readonly string _user;
         private readonly string _password;
@@ -34,14 +41,8 @@ namespace ImageModule.Testing
             _user = user;
             _password = password;
             Lifetime = lifetime ?? TimeSpan.FromMinutes(5);
-            for (var attempt = 0; ; attempt++)
-            {
-                Port = RegistryFixture.FreePort();
-                _listener.Prefixes.Clear();
-                _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-                try { _listener.Start(); break; }
-                catch (HttpListenerException) when (attempt < 5) { }
-            }
+            _listener.Start();
+            Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
             _serving = Task.Run(ServeAsync);
         }
 
@@ -54,41 +55,87 @@ namespace ImageModule.Testing
 
         private async Task ServeAsync()
         {
+            var connections = new List<Task>();
             while (!_stop.IsCancellationRequested)
             {
-                HttpListenerContext context;
-                try { context = await _listener.GetContextAsync().ConfigureAwait(false); }
-                catch (Exception) when (_stop.IsCancellationRequested) { return; }
-                catch (HttpListenerException) { return; }
-                catch (ObjectDisposedException) { return; }
-                try { Answer(context); }
-                catch (Exception) { context.Response.StatusCode = 500; }
-                finally { context.Response.Close(); }
+                TcpClient client;
+                try { client = await _listener.AcceptTcpClientAsync(_stop.Token).ConfigureAwait(false); }
+                catch (OperationCanceledException) { break; }
+                catch (SocketException) { break; }
+                catch (ObjectDisposedException) { break; }
+                connections.RemoveAll(t => t.IsCompleted);
+                connections.Add(Task.Run(() => AnswerAsync(client)));
+            }
+            await Task.WhenAll(connections).ConfigureAwait(false);
+        }
+
+        private async Task AnswerAsync(TcpClient client)
+        {
+            using var _ = client;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            timeout.CancelAfter(ReadTimeout);
+            try
+            {
+                var stream = client.GetStream();
+                var (target, headers) = await ReadRequestAsync(stream, timeout.Token).ConfigureAwait(false);
+                var (status, body) = Answer(target, headers);
+                var head = $"HTTP/1.1 {status} {(status == 200 ? "OK" : "Unauthorized")}\r\nContent-Type: application/json\r\n" +
+                           $"Content-Length: {body.Length}\r\nConnection: close\r\n\r\n";
+                await stream.WriteAsync(Encoding.ASCII.GetBytes(head), timeout.Token).ConfigureAwait(false);
+                await stream.WriteAsync(body, timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or FormatException) { }
+        }
+
+        /// <summary>The request line's target and the headers (names lower-cased); a token request has no body.</summary>
+        private static async Task<(string Target, Dictionary<string, string> Headers)> ReadRequestAsync(NetworkStream stream, CancellationToken cancellationToken)
+        {
+            var buffer = new byte[16 * 1024];
+            var length = 0;
+            while (true)
+            {
+                var text = Encoding.ASCII.GetString(buffer, 0, length);
+                var end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+                if (end >= 0)
+                {
+                    var lines = text.Substring(0, end).Split("\r\n");
+                    var requestLine = lines[0].Split(' ');
+                    if (requestLine.Length < 3) throw new FormatException("bad request line");
+                    var headers = new Dictionary<string, string>();
+                    foreach (var line in lines.Skip(1))
+                    {
+                        var colon = line.IndexOf(':');
+                        if (colon > 0) headers[line.Substring(0, colon).Trim().ToLowerInvariant()] = line.Substring(colon + 1).Trim();
+                    }
+                    return (requestLine[1], headers);
+                }
+                if (length == buffer.Length) throw new FormatException("request head too large");
+                var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                if (read == 0) throw new IOException("connection closed before the request was complete");
+                length += read;
             }
         }
 
-        private void Answer(HttpListenerContext context)
+        private (int Status, byte[] Body) Answer(string target, Dictionary<string, string> headers)
         {
-            var header = context.Request.Headers["Authorization"];
             string? account = null;
-            if (header != null && header.StartsWith("Basic ", StringComparison.Ordinal))
+            if (headers.TryGetValue("authorization", out var header) && header.StartsWith("Basic ", StringComparison.Ordinal))
             {
                 var pair = Encoding.UTF8.GetString(Convert.FromBase64String(header.Substring(6))).Split(':', 2);
-                if (pair.Length != 2 || pair[0] != _user || pair[1] != _password)
-                {
-                    context.Response.StatusCode = 401;
-                    return;
-                }
+                if (pair.Length != 2 || pair[0] != _user || pair[1] != _password) return (401, Encoding.UTF8.GetBytes("{}"));
                 account = pair[0];
             }
             lock (Accounts) Accounts.Add(account ?? "<anonymous>");
-            var scopes = context.Request.QueryString.GetValues("scope") ?? Array.Empty<string>();
+            var query = target.Contains('?') ? target.Substring(target.IndexOf('?') + 1) : "";
+            var scopes = query.Split('&', StringSplitOptions.RemoveEmptyEntries)
+                .Select(p => p.Split('=', 2))
+                .Where(p => p.Length == 2 && p[0] == "scope")
+                .Select(p => Uri.UnescapeDataString(p[1].Replace('+', ' ')))
+                .ToArray();
             var access = account is null ? new List<object>() : scopes.Select(Access).Where(a => a != null).Select(a => a!).ToList();
             var token = Sign(account ?? "", access);
             Interlocked.Increment(ref _issued);
-            var body = JsonSerializer.SerializeToUtf8Bytes(new { token, access_token = token, expires_in = (int)Lifetime.TotalSeconds, issued_at = DateTime.UtcNow.ToString("o") });
-            context.Response.ContentType = "application/json";
-            context.Response.OutputStream.Write(body, 0, body.Length);
+            return (200, JsonSerializer.SerializeToUtf8Bytes(new { token, access_token = token, expires_in = (int)Lifetime.TotalSeconds, issued_at = DateTime.UtcNow.ToString("o") }));
         }
 
         /// <summary>"repository:team/app:pull,push" → the JWT access claim.</summary>
@@ -119,8 +166,9 @@ namespace ImageModule.Testing
         public void Dispose()
         {
             _stop.Cancel();
-            try { _listener.Stop(); _listener.Close(); } catch (ObjectDisposedException) { }
-            try { _serving.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
+            _listener.Stop();
+            try { _serving.Wait(TimeSpan.FromSeconds(10)); } catch (AggregateException) { }
+            _stop.Dispose();
         }
     }
 }

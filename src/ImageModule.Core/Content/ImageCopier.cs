@@ -56,7 +56,12 @@ namespace ImageModule.Content
             {
                 var config = manifestsRead[i].Config;
                 if (configs.ContainsKey(config.Digest)) continue;
-                var bytes = await ReadAllAsync(source, config, cancellationToken, ImageValidation.MaxConfigBytes).ConfigureAwait(false);
+                // A config a local store destination (one that serves what it holds: IUncheckedFetch) already has,
+                // verified when it went in, is read there, so pulling an unchanged image again asks the registry for
+                // its manifest and nothing else.
+                var holder = destination is IUncheckedFetch && await destination.ExistsAsync(config, cancellationToken).ConfigureAwait(false)
+                    ? destination : source;
+                var bytes = await ReadAllAsync(holder, config, cancellationToken, ImageValidation.MaxConfigBytes).ConfigureAwait(false);
                 var parsed = ImageValidation.Config(bytes, config, manifestsRead[i]);
                 // An asked-for platform holds for a single-platform image too (and for what an index entry claims).
                 if (platform != null && !allPlatforms) PlatformCheck.Ensure(platform, parsed, sourceReference);

@@ -20,6 +20,16 @@ namespace ImageModule.Tests.Engine
         private readonly string _storeDir;
         private static readonly CancellationToken None = CancellationToken.None;
 
+        /// <summary>What `docker build` makes here: linux and this machine's architecture in Go's names.</summary>
+        private static string MachinePlatform => "linux/" + System.Runtime.InteropServices.RuntimeInformation.OSArchitecture switch
+        {
+            System.Runtime.InteropServices.Architecture.X64 => "amd64",
+            System.Runtime.InteropServices.Architecture.Arm64 => "arm64",
+            System.Runtime.InteropServices.Architecture.Arm => "arm",
+            System.Runtime.InteropServices.Architecture.X86 => "386",
+            var other => other.ToString().ToLowerInvariant(),
+        };
+
         public EngineStoreTests(DockerdFixture docker)
         {
             _docker = docker;
@@ -57,7 +67,7 @@ namespace ImageModule.Tests.Engine
             Assert.Equal("1", built.Tag);
             Assert.Equal("Docker", built.StoreKind);
             Assert.Equal(_docker.Uri, built.Location);
-            Assert.Equal("linux/amd64", built.Platform);
+            Assert.Equal(MachinePlatform, built.Platform);
             Assert.Equal("built", built.Labels["org.example.stage"]);
             Assert.Contains("GREETING=hello", built.Config.Env!);
             Assert.Equal(3, built.LayerDiffIds.Count);

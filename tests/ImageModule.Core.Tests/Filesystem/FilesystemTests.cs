@@ -127,6 +127,21 @@ namespace ImageModule.Tests.Filesystem
             Assert.Equal("elf", File.ReadAllText(Path.Combine(dest, "usr", "lib", "libc.so")));
             Assert.Equal("elf", File.ReadAllText(Path.Combine(dest, "usr", "libc-again.so")));
             Assert.Equal("usr/lib", new FileInfo(Path.Combine(dest, "lib")).LinkTarget);
+            var device = Path.Combine(dest, "dev", "null");
+            if (Environment.IsPrivilegedProcess)
+            {
+                // As root the device node is made, as umoci and tar do; nothing to warn about.
+                Assert.Empty(warnings);
+                Assert.Equal("character special file", ExternalTool.Run("stat", "-c", "%F", device).Trim());
+            }
+            else
+            {
+                // Without root it is skipped, and said so: exactly one warning, naming it.
+                var warning = Assert.Single(warnings);
+                Assert.Contains("device node", warning);
+                Assert.Contains("dev/null", warning);
+                Assert.False(File.Exists(device));
+            }
         }
 
         [Fact]

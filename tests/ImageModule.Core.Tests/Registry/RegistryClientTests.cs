@@ -68,6 +68,9 @@ namespace ImageModule.Tests.Registry
             await restart;
             Assert.Equal(bytes.Length, read + rest.Length);
             Assert.True(first.Concat(rest).SequenceEqual(bytes));
+            // Resumed, not fetched again from the start: the restarted registry answered a Range request (206).
+            var blobGets = registry.Requests.Where(r => r.Method == "GET" && r.Path.EndsWith("/blobs/" + blob.Digest, StringComparison.Ordinal)).ToList();
+            Assert.Contains(blobGets, r => r.Status == 206);
         }
 
         [Fact]

@@ -1,12 +1,12 @@
 using System;
 using System.Management.Automation.Host;
 
-namespace ImageModule.Runner
+namespace ImageModule.EndToEnd
 {
     /// <summary>A fixed-size virtual console: table views need a width; nothing here moves a real cursor.</summary>
-    public sealed class RunnerRawUserInterface : PSHostRawUserInterface
+    internal sealed class TestRawUserInterface : PSHostRawUserInterface
     {
-        public RunnerRawUserInterface(int width)
+        public TestRawUserInterface(int width)
         {
             BufferSize = new Size(width, 9001);
             WindowSize = new Size(width, 50);

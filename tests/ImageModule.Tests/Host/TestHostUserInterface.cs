@@ -6,43 +6,35 @@ using System.Management.Automation;
 using System.Management.Automation.Host;
 using System.Security;
 
-namespace ImageModule.Runner
+namespace ImageModule.EndToEnd
 {
-    /// <summary>Writes what the engine asks to show; prompts read a line of input (none in CI: defaults are taken).</summary>
-    public sealed class RunnerHostUserInterface : PSHostUserInterface
+    /// <summary>
+    /// Writes what the engine asks to show into the session's writers, without escape codes, at a fixed width of 120
+    /// columns; records progress; prompts read a line of input (none in tests: defaults are taken).
+    /// </summary>
+    internal sealed class TestHostUserInterface : PSHostUserInterface
     {
         private readonly TextWriter _out;
         private readonly TextWriter _err;
         private readonly TextReader? _in;
-        private readonly bool _virtualTerminal;
-        private readonly bool _showProgress;
         private readonly object _gate = new();
 
-        public RunnerHostUserInterface(TextWriter output, TextWriter errors, TextReader? input, bool? virtualTerminal)
+        public TestHostUserInterface(TextWriter output, TextWriter errors, TextReader? input)
         {
             _out = output;
             _err = errors;
             _in = input;
-            var plain = Environment.GetEnvironmentVariable("NO_COLOR") != null || Environment.GetEnvironmentVariable("TERM") == "dumb";
-            _virtualTerminal = virtualTerminal ?? (!plain && !Console.IsOutputRedirected && ReferenceEquals(output, Console.Out));
-            _showProgress = Environment.GetEnvironmentVariable("IMAGEMODULE_PROGRESS") == "1"
-                || (!Console.IsErrorRedirected && ReferenceEquals(errors, Console.Error));
-            RawUI = new RunnerRawUserInterface(Console.IsOutputRedirected || !ReferenceEquals(output, Console.Out) ? 120 : SafeWidth());
+            RawUI = new TestRawUserInterface(120);
         }
 
         public override PSHostRawUserInterface RawUI { get; }
-        public override bool SupportsVirtualTerminal => _virtualTerminal;
+        public override bool SupportsVirtualTerminal => false;
 
         /// <summary>Progress records seen (tests assert that long work reports progress).</summary>
         public List<ProgressRecord> Progress { get; } = new();
 
-        private static int SafeWidth()
-        {
-            try { return Console.WindowWidth > 0 ? Console.WindowWidth : 120; }
-            catch (IOException) { return 120; }
-        }
-
-        private string Plain(string text) => GetOutputString(text, _virtualTerminal);
+        // Table headers carry escape codes even when nothing is a terminal; the text a test reads has none.
+        private string Plain(string text) => GetOutputString(text, supportsVirtualTerminal: false);
 
         public override void Write(string value) { lock (_gate) _out.Write(Plain(value)); }
         public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => Write(value);
@@ -54,21 +46,7 @@ namespace ImageModule.Runner
 
         public override void WriteProgress(long sourceId, ProgressRecord record)
         {
-            lock (_gate)
-            {
-                Progress.Add(record);
-                if (!_showProgress) return;
-                if (record.RecordType == ProgressRecordType.Completed)
-                {
-                    _err.Write("\r\x1b[K");
-                    return;
-                }
-                var percent = record.PercentComplete >= 0 ? $" {record.PercentComplete,3}%" : "";
-                var eta = record.SecondsRemaining > 0 ? $" {TimeSpan.FromSeconds(record.SecondsRemaining):mm\\:ss} left" : "";
-                var line = $"{record.Activity}: {record.StatusDescription}{percent}{eta}";
-                if (line.Length > 118) line = line.Substring(0, 118);
-                _err.Write("\r\x1b[K" + line);
-            }
+            lock (_gate) Progress.Add(record);
         }
 
         public override string ReadLine() => _in?.ReadLine() ?? "";

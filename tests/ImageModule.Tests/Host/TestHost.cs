@@ -3,27 +3,27 @@ using System.Globalization;
 using System.IO;
 using System.Management.Automation.Host;
 
-namespace ImageModule.Runner
+namespace ImageModule.EndToEnd
 {
     /// <summary>
-    /// A minimal console host for the real PowerShell engine (System.Management.Automation): enough for Out-Default to
-    /// render format views, for -WhatIf/-Confirm, warnings, verbose and progress — without pwsh, which this machine kind
-    /// cannot install. Output goes to injectable writers so the end-to-end tests can read exactly what a user sees.
+    /// The host of a test's in-process engine (Microsoft.PowerShell.SDK): enough for Out-Default to render format views,
+    /// for -WhatIf/-Confirm, warnings, verbose and progress. Output goes to the session's writers so the end-to-end
+    /// tests read exactly the text a user sees.
     /// </summary>
-    public sealed class RunnerHost : PSHost
+    internal sealed class TestHost : PSHost
     {
         private readonly Guid _id = Guid.NewGuid();
 
-        public RunnerHost(TextWriter? output = null, TextWriter? errors = null, TextReader? input = null, bool? virtualTerminal = null)
+        public TestHost(TextWriter output, TextWriter errors, TextReader? input)
         {
-            HostUI = new RunnerHostUserInterface(output ?? Console.Out, errors ?? Console.Error, input, virtualTerminal);
+            HostUI = new TestHostUserInterface(output, errors, input);
         }
 
-        public RunnerHostUserInterface HostUI { get; }
+        public TestHostUserInterface HostUI { get; }
         public int? ExitCode { get; private set; }
 
-        public override string Name => "ImageModule.Runner";
-        public override Version Version => typeof(RunnerHost).Assembly.GetName().Version ?? new Version(0, 1);
+        public override string Name => "ImageModule.Tests";
+        public override Version Version => typeof(TestHost).Assembly.GetName().Version ?? new Version(0, 1);
         public override Guid InstanceId => _id;
         public override PSHostUserInterface UI => HostUI;
         public override CultureInfo CurrentCulture => CultureInfo.CurrentCulture;
