@@ -41,9 +41,20 @@ namespace ImageModule.Store
             using (await StoreLock.AcquireAsync(_layout, StoreLockMode.Shared, cancellationToken).ConfigureAwait(false))
             {
                 Guard("record", target, () => _leases.Record(target.Digest));
-                return _layout.HasBlob(target);
+                if (!_layout.HasBlob(target)) return false;
+                // A small blob (manifest, config) is checked, not only found: a corrupt one is set aside, so importing or
+                // pulling it again replaces it. Large layers are trusted by size until a read proves them wrong.
+                if (target.Size >= 0 && target.Size <= VerifiedOnCheck && !_layout.Intact(target))
+                {
+                    _layout.Quarantine(target.Digest);
+                    return false;
+                }
+                return true;
             }
         }
+
+        /// <summary>Blobs up to this size are hashed whenever an ingest asks whether the store has them (cheap: manifests, configs).</summary>
+        private const long VerifiedOnCheck = 1 << 20;
 
         public Task<bool> ExistsAsync(Descriptor target, CancellationToken cancellationToken) => LeaseAndCheckAsync(target, cancellationToken);
 

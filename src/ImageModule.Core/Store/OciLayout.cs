@@ -128,6 +128,22 @@ namespace ImageModule.Store
             catch (UnauthorizedAccessException) { return false; }
         }
 
+        /// <summary>Whether the blob's bytes hash to its digest (reads it whole: for small blobs).</summary>
+        public bool Intact(Descriptor descriptor)
+        {
+            try
+            {
+                using var file = new FileStream(BlobPath(descriptor.Digest), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+                using var hash = descriptor.Digest.CreateHash();
+                var buffer = new byte[1 << 16];
+                int n;
+                while ((n = file.Read(buffer, 0, buffer.Length)) > 0) hash.AppendData(buffer, 0, n);
+                return Digest.FromHash(descriptor.Digest.Algorithm, hash.GetHashAndReset()) == descriptor.Digest;
+            }
+            catch (FileNotFoundException) { return false; }
+            catch (IOException) { return true; } // unreadable just now (locked on Windows): not proven corrupt
+        }
+
         public bool HasBlob(Descriptor descriptor)
         {
             var info = new FileInfo(BlobPath(descriptor.Digest));

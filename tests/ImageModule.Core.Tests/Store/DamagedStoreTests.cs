@@ -131,5 +131,32 @@ namespace ImageModule.Tests.Store
             Assert.Equal(expected.Size, image.Size);
             Assert.Equal(ImageStatus.Ok, image.Status);
         }
+    
+
+        [Fact]
+        public async Task Importing_again_over_a_corrupt_config_replaces_it()
+        {
+            var (tar, gz) = Archive.ForeignArchive.Layer();
+            var archive = Archive.ForeignArchive.Docker25(Archive.ForeignArchive.Config(tar), c => Archive.ForeignArchive.Manifest(c, gz),
+                m => Archive.ForeignArchive.Index(m, "docker.io/library/again:1", "1"), new[] { gz }, new[] { "again:1" });
+            var path = archive.WriteTo(_root + "-in");
+            try
+            {
+                await ImageModule.Archive.ArchiveLoader.LoadAsync(path, _store);
+                var image = await Single("docker.io/library/again:1");
+                FlipByte(Digest.Parse(image.Id));
+                File.Delete(CachePath);
+                Assert.Equal(ImageStatus.Corrupt, (await Single("docker.io/library/again:1")).Status);
+
+                await ImageModule.Archive.ArchiveLoader.LoadAsync(path, _store);
+
+                Assert.Equal(ImageStatus.Ok, (await Single("docker.io/library/again:1")).Status);
+                Assert.True(_store.Layout.Intact(new Descriptor(MediaTypes.OciConfig, Digest.Parse(image.Id), -1)));
+            }
+            finally
+            {
+                Directory.Delete(_root + "-in", recursive: true);
+            }
+        }
     }
 }
