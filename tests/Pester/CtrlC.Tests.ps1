@@ -8,17 +8,20 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $saved = Enter-TestIsolation
     $manifest = (Get-Module ImageModule).Path -replace '\.dll$', '.psd1'
-    # Starts $Script in a runspace of its own, waits (bounded) until $Started holds, stops it, returns the seconds
-    # the stop took.
+    # Starts $Script in a runspace of its own, waits (bounded) until $Started holds, stops it (asserting it was
+    # stopped, not finished), returns the seconds the stop took.
     function Stop-Midway([string]$Script, [scriptblock]$Started) {
         $ps = [powershell]::Create()
         try {
             $null = $ps.AddScript("Import-Module '$manifest'; $Script")
             $async = $ps.BeginInvoke()
             Wait-Until -TimeoutSeconds 60 -Message "never started: $Script" { (& $Started) -or $async.IsCompleted }
-            $async.IsCompleted | Should -BeFalse -Because "the command must still be running when it is stopped ($($ps.Streams.Error -join '; '))"
+            # Never enumerate $ps.Streams.Error here: a PSDataCollection's enumerator blocks until the command ends,
+            # which made the stop come only after the command had finished.
+            $async.IsCompleted | Should -BeFalse -Because 'the command must still be running when it is stopped'
             $clock = [Diagnostics.Stopwatch]::StartNew()
             $ps.Stop()
+            $ps.InvocationStateInfo.State | Should -Be 'Stopped' -Because 'Ctrl+C must stop the command, not wait for it to finish'
             $clock.Elapsed.TotalSeconds
         }
         finally { $ps.Dispose() }
@@ -49,5 +52,31 @@ Describe 'Ctrl+C' {
         Wait-Until -TimeoutSeconds 10 -Message 'temp tarball left behind' { @(Get-ChildItem -Force $TestDrive -Filter '.flat.tar.tmp-*').Count -eq 0 }
         # Stopped, or (on a race with the last write) finished: never a partial tarball under the target's name.
         if (Test-Path $path) { (tar -tf $path) -replace '^\./', '' | Should -Contain 'data/random.bin' }
+    }
+
+    It 'stops Import-Image of an archive and names nothing, leaving no staging' {
+        $archive = Join-Path $TestDrive 'big.oci.tar'
+        Save-Image big:1 -Path $archive -Format Oci | Out-Null
+        $store = Join-Path $TestDrive "import-store-$([Guid]::NewGuid().ToString('N'))"
+        $staging = Join-Path $store '.imagemodule/tmp'
+        $seconds = Stop-Midway "Import-Image -Path '$archive' -StorePath '$store'" {
+            (Test-Path $staging) -and @(Get-ChildItem -Recurse -File -Force $staging -ErrorAction SilentlyContinue).Count -gt 0 }
+        $seconds | Should -BeLessThan 10
+        @(Get-Image -StorePath $store) | Should -BeNullOrEmpty -Because 'a stopped import names nothing'
+        Wait-Until -TimeoutSeconds 10 -Message 'staging left behind by a stopped import' {
+            @(Get-ChildItem -Recurse -File -Force $staging -ErrorAction SilentlyContinue).Count -eq 0 }
+    }
+
+    It 'stops Publish-Image and tags nothing at the registry' {
+        $registry = Start-TestRegistry
+        try {
+            $remote = "$($registry.Host)/team/big:1"
+            # Stopped once the upload has started (its POST is logged), while the 200 MB layer is on its way.
+            $seconds = Stop-Midway "Publish-Image big:1 -Destination '$remote'" {
+                @(Get-RegistryRequest $registry | Where-Object { $_ -match '^POST /v2/team/big/blobs/uploads/' }).Count -gt 0 }
+            $seconds | Should -BeLessThan 10
+            @(Get-RegistryRequest $registry | Where-Object { $_ -match '^PUT /v2/team/big/manifests/' }) | Should -BeNullOrEmpty -Because 'a stopped push names nothing'
+        }
+        finally { Stop-TestRegistry $registry }
     }
 }

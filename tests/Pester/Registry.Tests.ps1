@@ -49,3 +49,52 @@ Describe 'Registry' {
         finally { Stop-TestRegistry $registry }
     }
 }
+
+Describe 'Per-registry credential helpers' {
+    BeforeEach { New-TestStore }
+
+    It 'asks the helper named for that registry in credHelpers, and only for that registry' {
+        $registry = Start-TestRegistry carol 'helper-Secr3t'
+        $open = Start-TestRegistry
+        $bin = Join-Path $TestDrive 'helper-bin'
+        $calls = Join-Path $TestDrive 'helper-calls.log'
+        $oldPath = $env:PATH
+        try {
+            # A docker-credential-* helper speaks the docker credential protocol on stdin/stdout; this one knows one
+            # login and records every request it gets.
+            New-Item -ItemType Directory $bin -Force | Out-Null
+            $helper = Join-Path $bin 'docker-credential-lab'
+            Set-Content $helper @"
+#!/bin/sh
+read server
+echo "`$1 `$server" >> '$calls'
+if [ "`$1" = get ] && [ "`$server" = '$($registry.Host)' ]; then
+  echo '{"ServerURL":"$($registry.Host)","Username":"carol","Secret":"helper-Secr3t"}'; exit 0
+fi
+echo 'credentials not found in native keychain'; exit 1
+"@
+            chmod +x $helper
+            $env:PATH = "$bin$([IO.Path]::PathSeparator)$oldPath"
+            Set-Content (Join-Path $env:DOCKER_CONFIG 'config.json') (@{ credHelpers = @{ $registry.Host = 'lab' } } | ConvertTo-Json)
+
+            Import-Image (New-TestRootfs helped 43) -Name helped:1 | Out-Null
+            $published = Publish-Image helped:1 -Destination "$($registry.Host)/team/helped:1"
+            $published.Digest | Should -Match '^sha256:[0-9a-f]{64}$'
+            (skopeo inspect --tls-verify=false --creds 'carol:helper-Secr3t' "docker://$($registry.Host)/team/helped:1" | ConvertFrom-Json).Digest |
+                Should -Be $published.Digest
+            # The other registry is not in credHelpers and there is no credsStore: its helper is never asked.
+            Publish-Image helped:1 -Destination "$($open.Host)/team/helped:1" | Out-Null
+            $asked = @(Get-Content $calls)
+            $asked | Should -Not -BeNullOrEmpty
+            $asked | ForEach-Object { $_ | Should -Be "get $($registry.Host)" }
+            # The secret stays with the helper: nothing was written into config.json.
+            Get-Content -Raw (Join-Path $env:DOCKER_CONFIG 'config.json') | Should -Not -Match 'helper-Secr3t'
+        }
+        finally {
+            $env:PATH = $oldPath
+            Set-Content (Join-Path $env:DOCKER_CONFIG 'config.json') '{}'
+            Stop-TestRegistry $registry
+            Stop-TestRegistry $open
+        }
+    }
+}
