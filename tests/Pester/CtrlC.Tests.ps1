@@ -54,6 +54,16 @@ Describe 'Ctrl+C' {
         if (Test-Path $path) { (tar -tf $path) -replace '^\./', '' | Should -Contain 'data/random.bin' }
     }
 
+    It 'stops Expand-Image and leaves neither the target nor its staging directory' {
+        $target = Join-Path $TestDrive 'rootfs'
+        $seconds = Stop-Midway "Expand-Image big:1 -DestinationPath '$target'" {
+            @(Get-ChildItem -Force -Directory $TestDrive -Filter '.rootfs.expand-*').Count -gt 0 }
+        $seconds | Should -BeLessThan 10
+        Wait-Until -TimeoutSeconds 10 -Message 'expand staging left behind' {
+            @(Get-ChildItem -Force -Directory $TestDrive -Filter '.rootfs.expand-*').Count -eq 0 }
+        Test-Path $target | Should -BeFalse -Because 'a stopped expand leaves no half-expanded tree'
+    }
+
     It 'stops Import-Image of an archive and names nothing, leaving no staging' {
         $archive = Join-Path $TestDrive 'big.oci.tar'
         Save-Image big:1 -Path $archive -Format Oci | Out-Null
