@@ -61,4 +61,27 @@ namespace ImageModule.Content
         /// </summary>
         Task AdoptAsync(Descriptor descriptor, string path, CancellationToken cancellationToken);
     }
+
+    /// <summary>A source that serves a blob from a byte offset (HTTP Range), for resuming a download.</summary>
+    public interface IRangeFetch
+    {
+        /// <summary>The bytes of <paramref name="blob"/> from <paramref name="offset"/> on, unverified (the caller hashes the whole).</summary>
+        Task<Stream> FetchFromAsync(Descriptor blob, long offset, CancellationToken cancellationToken);
+    }
+
+    /// <summary>A destination that may hold the first bytes of a blob a killed process was downloading.</summary>
+    public interface IResumesBlobs
+    {
+        /// <summary>Takes what a dead process left of <paramref name="blob"/>, or null. Ask after ExistsAsync said it is absent.</summary>
+        ResumableBlob? TakeResumable(Descriptor blob);
+
+        /// <summary>Writes a download (a pull) so that, should this process die, the next pull of the blob can resume it.</summary>
+        Task PushResumableAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, CancellationToken cancellationToken);
+
+        /// <summary>Writes the blob from <paramref name="head"/> and the rest, verified over the whole; deletes the head.</summary>
+        Task PushResumingAsync(Descriptor expected, ResumableBlob head, Stream rest, IProgress<long>? bytesWritten, CancellationToken cancellationToken);
+    }
+
+    /// <summary>A file holding the first <see cref="Length"/> bytes of a blob.</summary>
+    public sealed record ResumableBlob(string Path, long Length);
 }

@@ -102,12 +102,25 @@ namespace ImageModule.Content
                         progress?.Report(new OperationProgress { Id = id, ParentId = overall, Activity = labels[blob.Digest], Status = blob.Digest.Short, BytesDone = mine, BytesTotal = blob.Size });
                         Report("Copying");
                     });
+                    // What a killed pull left of this blob is kept, and only the rest is asked for (a Range request).
+                    var resumer = configs.ContainsKey(blob.Digest) || !(source is IRangeFetch) ? null : destination as IResumesBlobs;
+                    if (resumer?.TakeResumable(blob) is { } head)
+                    {
+                        var ranged = (IRangeFetch)source;
+                        Narrator.Say($"{blob.Digest.Short}: {head.Length} of {blob.Size} bytes were left by an earlier pull that did not finish; resuming.");
+                        using var rest = await ranged.FetchFromAsync(blob, head.Length, cancellationToken).ConfigureAwait(false);
+                        await resumer.PushResumingAsync(blob, head, rest, bytes, cancellationToken).ConfigureAwait(false);
+                        progress?.Report(new OperationProgress { Id = id, ParentId = overall, Activity = labels[blob.Digest], Status = "Done", Completed = true });
+                        return;
+                    }
                     // A registry checks the digest of what it receives: reading our store for it need not hash too.
                     using var stream = configs.TryGetValue(blob.Digest, out var config) ? new MemoryStream(config, writable: false)
                         : source is IUncheckedFetch raw && destination is IChecksPushedContent
                         ? await raw.FetchUncheckedAsync(blob, cancellationToken).ConfigureAwait(false)
                         : await source.FetchAsync(blob, cancellationToken).ConfigureAwait(false);
-                    await destination.PushAsync(blob, stream, bytes, cancellationToken).ConfigureAwait(false);
+                    await (resumer != null
+                        ? resumer.PushResumableAsync(blob, stream, bytes, cancellationToken)
+                        : destination.PushAsync(blob, stream, bytes, cancellationToken)).ConfigureAwait(false);
                     progress?.Report(new OperationProgress { Id = id, ParentId = overall, Activity = labels[blob.Digest], Status = "Done", Completed = true });
                 }
                 finally

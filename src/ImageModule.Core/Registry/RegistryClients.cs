@@ -69,7 +69,7 @@ namespace ImageModule.Registry
         }
 
         /// <summary>A pull source: content plus the repository that answered, for messages.</summary>
-        public interface ISourceRepository : ITarget, IDisposable
+        public interface ISourceRepository : ITarget, IRangeFetch, IDisposable
         {
             RegistryRepository Current { get; }
         }
@@ -80,6 +80,7 @@ namespace ImageModule.Registry
             public RegistryRepository Current { get; }
             public Task<bool> ExistsAsync(Descriptor target, CancellationToken ct) => Current.ExistsAsync(target, ct);
             public Task<Stream> FetchAsync(Descriptor target, CancellationToken ct) => Current.FetchAsync(target, ct);
+            public Task<Stream> FetchFromAsync(Descriptor blob, long offset, CancellationToken ct) => Current.FetchFromAsync(blob, offset, ct);
             public Task PushAsync(Descriptor expected, Stream content, IProgress<long>? progress, CancellationToken ct) => Current.PushAsync(expected, content, progress, ct);
             public Task<Descriptor> ResolveAsync(string reference, CancellationToken ct) => Current.ResolveAsync(reference, ct);
             public Task TagAsync(Descriptor manifest, string reference, CancellationToken ct) => Current.TagAsync(manifest, reference, ct);
@@ -119,6 +120,7 @@ namespace ImageModule.Registry
 
             public Task<bool> ExistsAsync(Descriptor target, CancellationToken ct) => Current.ExistsAsync(target, ct);
             public Task<Stream> FetchAsync(Descriptor target, CancellationToken ct) => Current.FetchAsync(target, ct);
+            public Task<Stream> FetchFromAsync(Descriptor blob, long offset, CancellationToken ct) => Current.FetchFromAsync(blob, offset, ct);
             public Task PushAsync(Descriptor expected, Stream content, IProgress<long>? progress, CancellationToken ct) => throw ReadOnly();
             public Task TagAsync(Descriptor manifest, string reference, CancellationToken ct) => throw ReadOnly();
             private static Exception ReadOnly() => new ImageModuleException("MirrorReadOnly", ErrorKind.InvalidOperation, "A pull source through mirrors cannot be written to.");

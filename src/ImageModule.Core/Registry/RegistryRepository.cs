@@ -21,7 +21,7 @@ namespace ImageModule.Registry
     /// Handler chain: auth (the credential rule) → retry → redirect → timeout → transport (scheme, TLS trust, connect
     /// timeout). Every document (manifest, page of tags, token, error) is read with a size cap.
     /// </summary>
-    public sealed class RegistryRepository : ITarget, IChecksPushedContent, IDisposable
+    public sealed class RegistryRepository : ITarget, IChecksPushedContent, IRangeFetch, IDisposable
     {
         /// <summary>The cap on a manifest or index (distribution's own limit is 4 MiB).</summary>
         public const long MaxManifestBytes = 4L << 20;
@@ -102,6 +102,16 @@ namespace ImageModule.Registry
             if (!response.IsSuccessStatusCode) throw await ErrorAsync(response, target.Digest.ToString()).ConfigureAwait(false);
             if (!IsManifest(target)) Origins?.Record(target.Digest, Reference.Registry, Reference.Repository);
             return true;
+        }
+
+        public async Task<Stream> FetchFromAsync(Descriptor blob, long offset, CancellationToken cancellationToken)
+        {
+            var (response, body, partial) = await OpenAsync(blob, offset, cancellationToken).ConfigureAwait(false);
+            // A server that ignores Range sends the whole blob: the bytes already held are skipped.
+            if (!partial) await ResumingStream.SkipAsync(body, offset, cancellationToken).ConfigureAwait(false);
+            var rest = new ResumingStream(response, body, blob.Size, (at, ct) => OpenAsync(blob, at, ct), _retryDelay, Reference.Registry, start: offset);
+            Narrator.Say($"{blob.Digest.Short}: resuming at byte {offset} of {blob.Size} ({(partial ? "Range request answered 206" : "the registry ignored Range; skipped what was held")}).");
+            return rest;
         }
 
         public async Task<Stream> FetchAsync(Descriptor target, CancellationToken cancellationToken)

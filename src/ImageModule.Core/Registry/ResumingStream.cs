@@ -35,8 +35,10 @@ namespace ImageModule.Registry
         private readonly string _source;
 
         public ResumingStream(HttpResponseMessage response, Stream body, long length,
-            Func<long, CancellationToken, Task<(HttpResponseMessage, Stream, bool)>> open, TimeSpan? baseDelay = null, string source = "the registry")
+            Func<long, CancellationToken, Task<(HttpResponseMessage, Stream, bool)>> open, TimeSpan? baseDelay = null, string source = "the registry", long start = 0)
         {
+            _position = start;
+            _resumedAt = start;
             _source = source;
             _response = response;
             _body = body;
@@ -114,7 +116,7 @@ namespace ImageModule.Registry
             }
         }
 
-        private static async Task SkipAsync(Stream body, long count, CancellationToken cancellationToken)
+        internal static async Task SkipAsync(Stream body, long count, CancellationToken cancellationToken)
         {
             var scratch = new byte[81920];
             while (count > 0)

@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using ImageModule.Content;
 using ImageModule.Oci;
 
 namespace ImageModule.Store
@@ -60,12 +61,12 @@ namespace ImageModule.Store
 
         public Stream Open(Descriptor target, bool verify) => _layout.OpenBlob(target, verify);
 
-        public async Task WriteAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, CancellationToken cancellationToken)
+        public async Task WriteAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, CancellationToken cancellationToken, bool resumable = false)
         {
             if (await LeaseAndCheckAsync(expected, cancellationToken).ConfigureAwait(false)) return;
             try
             {
-                await WriteLeasedAsync(expected, content, bytesWritten, cancellationToken).ConfigureAwait(false);
+                await WriteLeasedAsync(expected, content, bytesWritten, resumable, cancellationToken).ConfigureAwait(false);
             }
             catch (IOException e) when (DiskFull.Is(e))
             {
@@ -73,12 +74,12 @@ namespace ImageModule.Store
             }
         }
 
-        private async Task WriteLeasedAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, CancellationToken cancellationToken)
+        private async Task WriteLeasedAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, bool resumable, CancellationToken cancellationToken)
         {
             var staging = _staging.Directory;
             if (MediaTypes.IsManifest(expected.MediaType) || MediaTypes.IsIndex(expected.MediaType) || expected.Size < MinCountedBlob)
             {
-                await _layout.WriteBlobAsync(expected, content, bytesWritten, null, staging, cancellationToken).ConfigureAwait(false);
+                await _layout.WriteBlobAsync(expected, content, bytesWritten, null, staging, cancellationToken, resumable).ConfigureAwait(false);
                 return;
             }
             // A compressed layer (by media type or, from archives, by its first bytes): its uncompressed size is counted
@@ -95,7 +96,7 @@ namespace ImageModule.Store
                         counter = UncompressedSizeCounter.ForHead(buffer.Skip(offset).Take(Math.Min(count, 6)).ToArray(), Math.Min(count, 6));
                     }
                     counter?.Add(buffer, offset, count);
-                }, staging, cancellationToken).ConfigureAwait(false);
+                }, staging, cancellationToken, resumable).ConfigureAwait(false);
                 if (counter != null && await counter.CompleteAsync().ConfigureAwait(false) is long size) _uncompressedSize(expected.Digest, size);
             }
             finally
@@ -118,6 +119,43 @@ namespace ImageModule.Store
             catch (IOException e) when (DiskFull.Is(e))
             {
                 throw DiskFull.Error("store", $"blob {descriptor.Digest}", _layout.Root, e);
+            }
+        }
+
+        /// <summary>
+        /// The first bytes of <paramref name="blob"/> that a killed process downloaded (see <see cref="Staging"/>), moved into
+        /// this process's staging so no other process takes them too; null when there are none worth resuming.
+        /// Call after <see cref="LeaseAndCheckAsync"/> found the blob absent.
+        /// </summary>
+        public ResumableBlob? TakeResumable(Descriptor blob)
+        {
+            var kept = Path.Combine(_staging.ResumeDirectory, $"{blob.Digest.Algorithm}-{blob.Digest.Hex}.partial");
+            if (!File.Exists(kept)) return null;
+            var mine = Path.Combine(_staging.Directory, $"{blob.Digest.Algorithm}-{blob.Digest.Hex}.{Guid.NewGuid():N}.resume");
+            try { File.Move(kept, mine); }
+            catch (IOException) { return null; }  // another process took it first
+            var length = new FileInfo(mine).Length;
+            if (length > 0 && (blob.Size < 0 || length < blob.Size)) return new ResumableBlob(mine, length);
+            OciLayout.TryDelete(mine);
+            return null;
+        }
+
+        /// <summary>Writes a download whose partial file, should this process die, the next pull may resume.</summary>
+        public Task WriteResumableAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, CancellationToken cancellationToken) =>
+            WriteAsync(expected, content, bytesWritten, cancellationToken, resumable: true);
+
+        /// <summary>Writes a blob from the bytes a killed process left plus the rest; the digest is checked over the whole.</summary>
+        public async Task WriteResumingAsync(Descriptor expected, ResumableBlob head, Stream rest, IProgress<long>? bytesWritten, CancellationToken cancellationToken)
+        {
+            try
+            {
+                using var first = new FileStream(head.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+                using var joined = new ConcatenatedStream(first, rest);
+                await WriteAsync(expected, joined, bytesWritten, cancellationToken, resumable: true).ConfigureAwait(false);
+            }
+            finally
+            {
+                OciLayout.TryDelete(head.Path);
             }
         }
 

@@ -194,13 +194,14 @@ namespace ImageModule.Store
         /// <see cref="VerifyingStream"/> for the same digest is not hashed a second time: it checks size and digest
         /// itself when it reaches its end, which happens before the rename.
         /// </summary>
-        public async Task WriteBlobAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, Action<byte[], int, int>? observe, string stagingDirectory, CancellationToken cancellationToken)
+        public async Task WriteBlobAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, Action<byte[], int, int>? observe, string stagingDirectory, CancellationToken cancellationToken, bool resumable = false)
         {
             if (HasBlob(expected)) return;
             var preverified = content is VerifyingStream v && v.Expected.Digest == expected.Digest && v.BytesRead == 0 && expected.Size >= 0;
             Directory.CreateDirectory(stagingDirectory);
             Directory.CreateDirectory(Path.GetDirectoryName(BlobPath(expected.Digest))!);
-            var temp = Path.Combine(stagingDirectory, Guid.NewGuid().ToString("N") + ".partial");
+            // A download is named by its digest: what a killed process left of it is resumed by the next pull of that blob.
+            var temp = Path.Combine(stagingDirectory, resumable ? Staging.PartialName(expected.Digest) : Guid.NewGuid().ToString("N") + ".partial");
             var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
             try
             {

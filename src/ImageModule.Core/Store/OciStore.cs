@@ -17,7 +17,7 @@ namespace ImageModule.Store
     /// (index.json under the store lock), <see cref="Leases"/>, <see cref="GarbageCollector"/> and
     /// <see cref="ImageListing"/> with its <see cref="ListingCache"/>.
     /// </summary>
-    public sealed class OciStore : IImageStore, ITarget, IUncheckedFetch, IAdoptsBlobFiles
+    public sealed class OciStore : IImageStore, ITarget, IUncheckedFetch, IAdoptsBlobFiles, IResumesBlobs
     {
         private readonly Leases _leases;
         private readonly Staging _staging;
@@ -146,6 +146,14 @@ namespace ImageModule.Store
         public Task<bool> ExistsAsync(Descriptor target, CancellationToken cancellationToken) => _content.ExistsAsync(target, cancellationToken);
 
         public Task<Stream> FetchAsync(Descriptor target, CancellationToken cancellationToken) => Task.FromResult(_content.Open(target, verify: true));
+
+        public ResumableBlob? TakeResumable(Descriptor blob) => _content.TakeResumable(blob);
+
+        public Task PushResumableAsync(Descriptor expected, Stream content, IProgress<long>? bytesWritten, CancellationToken cancellationToken) =>
+            _content.WriteResumableAsync(expected, content, bytesWritten, cancellationToken);
+
+        public Task PushResumingAsync(Descriptor expected, ResumableBlob head, Stream rest, IProgress<long>? bytesWritten, CancellationToken cancellationToken) =>
+            _content.WriteResumingAsync(expected, head, rest, bytesWritten, cancellationToken);
 
         public Task<Stream> FetchUncheckedAsync(Descriptor target, CancellationToken cancellationToken) => Task.FromResult(_content.Open(target, verify: false));
 

@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Text.RegularExpressions;
+using ImageModule.Oci;
 
 namespace ImageModule.Store
 {
@@ -16,6 +17,22 @@ namespace ImageModule.Store
         private static readonly TimeSpan UnownedGrace = TimeSpan.FromMinutes(10);
 
         private static readonly Regex LeaseNamed = new("^(?<id>[0-9]+-[0-9a-f]{32})", RegexOptions.CultureInvariant);
+        private static readonly Regex PartialNamed = new(@"^(?<algorithm>[a-z0-9]+)-(?<hex>[0-9a-f]{64})\.[0-9a-f]{32}\.partial$", RegexOptions.CultureInvariant);
+
+        /// <summary>Partial writes smaller than this are not worth keeping for a resume.</summary>
+        private const long MinResumable = 1 << 20;
+
+        /// <summary>How long a partial download a killed process left is kept for the next pull of the same blob.</summary>
+        private static readonly TimeSpan ResumableFor = TimeSpan.FromDays(1);
+
+        /// <summary>The temp name of a blob being written: its digest (so it can be resumed), then a unique part.</summary>
+        public static string PartialName(Digest digest) => $"{digest.Algorithm}-{digest.Hex}.{Guid.NewGuid():N}.partial";
+
+        /// <summary>tmp/resume/: the partial downloads of processes that died, by digest, until a pull resumes them.</summary>
+        public string ResumeDirectory => Path.Combine(_layout.TempDirectory, ResumeFolder);
+
+        private const string ResumeFolder = "resume";
+
         private static readonly Regex IndexTemp = new(@"^index\.json\.[0-9a-f]{32}\.tmp$", RegexOptions.CultureInvariant);
 
         private readonly OciLayout _layout;
@@ -72,11 +89,18 @@ namespace ImageModule.Store
                 foreach (var entry in System.IO.Directory.GetFileSystemEntries(tmp))
                 {
                     var name = Path.GetFileName(entry);
+                    if (name == ResumeFolder)
+                    {
+                        CleanResumable(entry);
+                        continue;
+                    }
                     var match = LeaseNamed.Match(name);
                     var abandoned = match.Success
                         ? !_leases.IsLive(match.Groups["id"].Value)
                         : DateTime.UtcNow - LastWrite(entry) > UnownedGrace;
-                    if (abandoned) TryDeleteEntry(entry);
+                    if (!abandoned) continue;
+                    if (match.Success && System.IO.Directory.Exists(entry)) KeepResumable(entry);
+                    TryDeleteEntry(entry);
                 }
             }
             if (System.IO.Directory.Exists(_leases.Directory))
@@ -95,6 +119,41 @@ namespace ImageModule.Store
                     if (IndexTemp.IsMatch(Path.GetFileName(file))) OciLayout.TryDelete(file);
                 }
             }
+        }
+
+        /// <summary>
+        /// Before a dead process's staging is deleted, its partial downloads of at least <see cref="MinResumable"/> bytes
+        /// move to tmp/resume/&lt;algorithm&gt;-&lt;hex&gt;.partial (the longest kept), where the next pull of that blob
+        /// finds them (<see cref="ContentStore.TakeResumable"/>). Renames only: two cleaners racing lose nothing but a copy.
+        /// </summary>
+        private void KeepResumable(string deadStaging)
+        {
+            try
+            {
+                foreach (var file in System.IO.Directory.GetFiles(deadStaging, "*.partial"))
+                {
+                    var match = PartialNamed.Match(Path.GetFileName(file));
+                    var length = new FileInfo(file).Length;
+                    if (!match.Success || length < MinResumable) continue;
+                    System.IO.Directory.CreateDirectory(ResumeDirectory);
+                    var kept = Path.Combine(ResumeDirectory, $"{match.Groups["algorithm"].Value}-{match.Groups["hex"].Value}.partial");
+                    if (File.Exists(kept))
+                    {
+                        if (new FileInfo(kept).Length >= length) continue;
+                        OciLayout.TryDelete(kept);
+                    }
+                    File.Move(file, kept);
+                }
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+
+        private static void CleanResumable(string directory)
+        {
+            foreach (var file in System.IO.Directory.GetFiles(directory))
+                if (DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > ResumableFor) OciLayout.TryDelete(file);
+            if (System.IO.Directory.GetFileSystemEntries(directory).Length == 0) TryDeleteEntry(directory);
         }
 
         private static bool IsHeld(string file)

@@ -228,7 +228,8 @@ namespace ImageModule.Store
             var leases = Path.Combine(layout.SideDirectory, "leases");
             var now = DateTime.UtcNow;
             var candidates = new List<string>();
-            if (Directory.Exists(layout.TempDirectory)) candidates.AddRange(Directory.EnumerateFileSystemEntries(layout.TempDirectory));
+            // tmp/resume holds partial downloads of dead processes kept on purpose for the next pull (see Staging).
+            if (Directory.Exists(layout.TempDirectory)) candidates.AddRange(Directory.EnumerateFileSystemEntries(layout.TempDirectory).Where(e => Path.GetFileName(e) != "resume"));
             if (Directory.Exists(layout.Root)) candidates.AddRange(Directory.EnumerateFiles(layout.Root, "index.json.*.tmp"));
             foreach (var path in candidates)
             {
