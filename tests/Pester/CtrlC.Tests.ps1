@@ -64,6 +64,18 @@ Describe 'Ctrl+C' {
         Test-Path $target | Should -BeFalse -Because 'a stopped expand leaves no half-expanded tree'
     }
 
+    It 'stops Copy-Image to an OCI layout and names nothing there' {
+        $layout = Join-Path $TestDrive 'copied-layout'
+        $staging = Join-Path $layout '.imagemodule/tmp'
+        $seconds = Stop-Midway "Copy-Image store:big:1 'oci:$($layout):big'" {
+            (Test-Path $staging) -and @(Get-ChildItem -Recurse -File -Force $staging -ErrorAction SilentlyContinue).Count -gt 0 }
+        $seconds | Should -BeLessThan 10
+        $index = Join-Path $layout 'index.json'
+        if (Test-Path $index) { (Get-Content -Raw $index | ConvertFrom-Json).manifests | Should -BeNullOrEmpty -Because 'a stopped copy names nothing' }
+        Wait-Until -TimeoutSeconds 10 -Message 'staging left behind by a stopped copy' {
+            @(Get-ChildItem -Recurse -File -Force $staging -ErrorAction SilentlyContinue).Count -eq 0 }
+    }
+
     It 'stops Import-Image of an archive and names nothing, leaving no staging' {
         $archive = Join-Path $TestDrive 'big.oci.tar'
         Save-Image big:1 -Path $archive -Format Oci | Out-Null
