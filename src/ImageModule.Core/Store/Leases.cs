@@ -109,6 +109,19 @@ namespace ImageModule.Store
             return File.Exists(file) && !DeleteIfOwnerGone(file);
         }
 
+        /// <summary>Whether a lease file is held open (locked) by a live owner, without touching it; a missing one is not.</summary>
+        internal static bool IsHeld(string file)
+        {
+            if (!File.Exists(file)) return false;
+            try
+            {
+                using (new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.None)) { }
+                return false;
+            }
+            catch (IOException) { return File.Exists(file); }
+            catch (UnauthorizedAccessException) { return true; }
+        }
+
         /// <summary>Deletes a lease file no process holds; true if it was deleted (or vanished).</summary>
         private static bool DeleteIfOwnerGone(string file)
         {

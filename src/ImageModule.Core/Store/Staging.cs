@@ -16,7 +16,8 @@ namespace ImageModule.Store
         /// <summary>Entries not named after a lease (older versions' spools) are left this long, then deleted.</summary>
         private static readonly TimeSpan UnownedGrace = TimeSpan.FromMinutes(10);
 
-        private static readonly Regex LeaseNamed = new("^(?<id>[0-9]+-[0-9a-f]{32})", RegexOptions.CultureInvariant);
+        /// <summary>A staging entry named after the lease that owns it: "&lt;pid&gt;-&lt;32 hex&gt;…".</summary>
+        internal static readonly Regex LeaseNamed = new("^(?<id>[0-9]+-[0-9a-f]{32})", RegexOptions.CultureInvariant);
         private static readonly Regex PartialNamed = new(@"^(?<algorithm>[a-z0-9]+)-(?<hex>[0-9a-f]{64})\.[0-9a-f]{32}\.partial$", RegexOptions.CultureInvariant);
 
         /// <summary>Partial writes smaller than this are not worth keeping for a resume.</summary>
@@ -31,7 +32,7 @@ namespace ImageModule.Store
         /// <summary>tmp/resume/: the partial downloads of processes that died, by digest, until a pull resumes them.</summary>
         public string ResumeDirectory => Path.Combine(_layout.TempDirectory, ResumeFolder);
 
-        private const string ResumeFolder = "resume";
+        internal const string ResumeFolder = "resume";
 
         private static readonly Regex IndexTemp = new(@"^index\.json\.[0-9a-f]{32}\.tmp$", RegexOptions.CultureInvariant);
 
@@ -109,7 +110,7 @@ namespace ImageModule.Store
                 foreach (var file in System.IO.Directory.GetFiles(_leases.Directory, "*.lease.new"))
                 {
                     var match = LeaseNamed.Match(Path.GetFileName(file));
-                    if (match.Success && !IsHeld(file)) OciLayout.TryDelete(file);
+                    if (match.Success && !Leases.IsHeld(file)) OciLayout.TryDelete(file);
                 }
             }
             if (exclusive && System.IO.Directory.Exists(_layout.Root))
@@ -154,17 +155,6 @@ namespace ImageModule.Store
             foreach (var file in System.IO.Directory.GetFiles(directory))
                 if (DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > ResumableFor) OciLayout.TryDelete(file);
             if (System.IO.Directory.GetFileSystemEntries(directory).Length == 0) TryDeleteEntry(directory);
-        }
-
-        private static bool IsHeld(string file)
-        {
-            try
-            {
-                using (new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.None)) { }
-                return false;
-            }
-            catch (IOException) { return true; }
-            catch (UnauthorizedAccessException) { return true; }
         }
 
         private static DateTime LastWrite(string entry) =>

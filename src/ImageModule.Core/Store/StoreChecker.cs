@@ -216,8 +216,6 @@ namespace ImageModule.Store
             return null;
         }
 
-        private static readonly System.Text.RegularExpressions.Regex LeaseNamed = new("^(?<id>[0-9]+-[0-9a-f]{32})");
-
         /// <summary>
         /// Staging is owned by a lease (.imagemodule/tmp/&lt;lease id&gt;/, see <see cref="Staging"/>): an entry named after
         /// a lease no live process holds is a leftover; an entry named after none is one once it is older than a grace
@@ -229,14 +227,14 @@ namespace ImageModule.Store
             var now = DateTime.UtcNow;
             var candidates = new List<string>();
             // tmp/resume holds partial downloads of dead processes kept on purpose for the next pull (see Staging).
-            if (Directory.Exists(layout.TempDirectory)) candidates.AddRange(Directory.EnumerateFileSystemEntries(layout.TempDirectory).Where(e => Path.GetFileName(e) != "resume"));
+            if (Directory.Exists(layout.TempDirectory)) candidates.AddRange(Directory.EnumerateFileSystemEntries(layout.TempDirectory).Where(e => Path.GetFileName(e) != Staging.ResumeFolder));
             if (Directory.Exists(layout.Root)) candidates.AddRange(Directory.EnumerateFiles(layout.Root, "index.json.*.tmp"));
             foreach (var path in candidates)
             {
                 var written = Directory.Exists(path) ? Directory.GetLastWriteTimeUtc(path) : File.GetLastWriteTimeUtc(path);
-                var match = LeaseNamed.Match(Path.GetFileName(path));
+                var match = Staging.LeaseNamed.Match(Path.GetFileName(path));
                 var abandoned = match.Success && Path.GetDirectoryName(path) == layout.TempDirectory
-                    ? !IsHeld(Path.Combine(leases, match.Groups["id"].Value + ".lease"))
+                    ? !Leases.IsHeld(Path.Combine(leases, match.Groups["id"].Value + ".lease"))
                     : now - written > StagingGrace;
                 if (!abandoned) continue;
                 yield return new StoreProblem
@@ -246,19 +244,6 @@ namespace ImageModule.Store
                     Repair = "delete it",
                 };
             }
-        }
-
-        /// <summary>Whether a lease file is held open (locked) by its live owner; a missing one is not.</summary>
-        private static bool IsHeld(string lease)
-        {
-            if (!File.Exists(lease)) return false;
-            try
-            {
-                using (new FileStream(lease, FileMode.Open, FileAccess.ReadWrite, FileShare.None)) { }
-                return false;
-            }
-            catch (IOException) { return File.Exists(lease); }
-            catch (UnauthorizedAccessException) { return true; }
         }
     }
 }
