@@ -106,11 +106,13 @@ namespace ImageModule.Store
             }
             if (System.IO.Directory.Exists(_leases.Directory))
             {
-                // A lease that was being created when its process died.
+                // A lease that was being created when its process died. Its owner creates the file, then locks it, then
+                // renames it: a young one may not be locked yet (deleting it failed that owner's command, found by the
+                // stress story), so only one older than the grace is looked at.
                 foreach (var file in System.IO.Directory.GetFiles(_leases.Directory, "*.lease.new"))
                 {
                     var match = LeaseNamed.Match(Path.GetFileName(file));
-                    if (match.Success && !Leases.IsHeld(file)) OciLayout.TryDelete(file);
+                    if (match.Success && DateTime.UtcNow - LastWrite(file) > UnownedGrace && !Leases.IsHeld(file)) OciLayout.TryDelete(file);
                 }
             }
             if (exclusive && System.IO.Directory.Exists(_layout.Root))

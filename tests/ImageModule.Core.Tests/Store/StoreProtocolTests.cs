@@ -117,6 +117,26 @@ namespace ImageModule.Tests.Store
             Assert.Single(await _store.ListAsync(CancellationToken.None));
         }
 
+        [Fact]
+        public async Task A_lease_being_created_is_not_cleaned_away_before_its_owner_locks_it()
+        {
+            await TestImages.AddAsync(_store, "a:1", Layer("a", 20_000, 10));
+            // Another process has created its lease file but not yet locked it (open, then flock, then rename): deleting
+            // it there failed that process's Copy-Image with "Could not find file …lease.new" in the stress story.
+            var leases = Path.Combine(_store.Layout.SideDirectory, "leases");
+            Directory.CreateDirectory(leases);
+            var creating = Path.Combine(leases, $"{int.MaxValue}-{Guid.NewGuid():N}.lease.new");
+            File.WriteAllText(creating, "");
+
+            await _store.CollectGarbageAsync(CancellationToken.None);
+            Assert.True(File.Exists(creating), "a lease still being created was deleted");
+
+            // One left by a process that died while creating it, long ago, goes.
+            File.SetLastWriteTimeUtc(creating, DateTime.UtcNow.AddHours(-1));
+            await _store.CollectGarbageAsync(CancellationToken.None);
+            Assert.False(File.Exists(creating), "an abandoned lease file was kept");
+        }
+
         private string[] StoreInvariantsNames() =>
             (_store.Layout.ReadIndex().Manifests).Select(m => m.Annotation(AnnotationKeys.RefName)).Where(n => n != null).Select(n => n!).ToArray();
     }
