@@ -31,7 +31,7 @@ namespace ImageModule.Store
         /// </summary>
         public static DiskFullException During(string command, object item, Exception e) => e is DiskFullException store
             ? new(store.Step, $"Not enough disk space for {command} '{item}': could not {store.Step}. {Advice}", item, store.InnerException ?? e)
-            : new(command, $"Not enough disk space for {command} '{item}'. {Advice}", item, e);
+            : new(command, $"Not enough disk space for {command} '{item}'. Free space and try again.", item, e);
     }
 
     /// <summary>Running out of disk space (ErrorId DiskFull); <see cref="Step"/> says what could not be written where.</summary>
