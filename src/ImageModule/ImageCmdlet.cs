@@ -198,6 +198,10 @@ namespace ImageModule.Commands
             {
                 action();
             }
+            catch (Exception e) when (target != null && (e is DiskFullException || DiskFull.Is(e)))
+            {
+                WriteError(DiskFull.During(MyInvocation.MyCommand.Name, target, e), target);
+            }
             catch (Exception e) when (e is ImageModuleException || e is System.IO.IOException || e is UnauthorizedAccessException)
             {
                 WriteError(e, target);

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Threading;
+using System.Text.RegularExpressions;
 using System.Threading.Tasks;
 using Xunit;
 
@@ -151,7 +152,7 @@ namespace ImageModule.EndToEnd
                 .Any(f => { try { return new FileInfo(f).Length >= atLeast; } catch (IOException) { return false; } });
 
         private static bool StagedBeside(string target, long atLeast) =>
-            Directory.GetFileSystemEntries(Path.GetDirectoryName(target)!, "." + Path.GetFileName(target) + ".tmp-*")
+            Directory.GetFileSystemEntries(Path.GetDirectoryName(target)!, "." + Path.GetFileName(target) + ".*")
                 .Any(e => Directory.Exists(e) || new FileInfo(e).Length >= atLeast);
 
         [Fact]
@@ -180,6 +181,12 @@ namespace ImageModule.EndToEnd
             var exported = Path.Combine(_session.TempDir, "out", "fs.tar");
             _session.Run($"Import-Image '{archive}' | Out-Null");
             await KillMidway($"Export-Image big:2 -Path '{exported}'", () => StagedBeside(exported, 4 << 20), $"Export-Image big:2 -Path '{exported}' | Out-Null", exported);
+
+            // Expand-Image: the tree is built beside its target under a hidden name owned by the process; the next expand
+            // there removes what a killed one left.
+            var rootfs = Path.Combine(_session.TempDir, "out", "rootfs");
+            await KillMidway($"Expand-Image big:2 -DestinationPath '{rootfs}'", () => StagedBeside(rootfs, 0), $"Expand-Image big:2 -DestinationPath '{rootfs}' | Out-Null", rootfs);
+            Assert.True(File.Exists(Path.Combine(rootfs, "data", "random.bin")), "the expand after the kill did not complete");
         }
 
         [Fact]
@@ -200,7 +207,8 @@ namespace ImageModule.EndToEnd
                 foreach (var full in _session.Errors)
                 {
                     Assert.StartsWith("DiskFull,", full.FullyQualifiedErrorId);
-                    Assert.Contains("Not enough disk space to store blob sha256:", full.Exception.Message);
+                    // The command and the image it was importing, then the blob and the store.
+                    Assert.Matches($"^Not enough disk space for Import-Image '{Regex.Escape(_session.TempDir)}/fill[0-3]\\.tar': could not store blob sha256:[0-9a-f]{{64}} in {Regex.Escape(store)}\\.", full.Exception.Message);
                     Assert.DoesNotContain(".partial", full.Exception.Message);
                 }
                 _session.Errors.Clear();
@@ -220,6 +228,43 @@ namespace ImageModule.EndToEnd
                 var broken = StoreInvariants.BrokenNames(store);
                 Assert.True(broken.Count == 0, string.Join("\n", broken));
                 Assert.Empty(StoreInvariants.OrphanedStaging(store));
+            }
+            finally
+            {
+                ExternalTool.Run("umount", "-l", mount);
+            }
+        }
+
+        [Fact]
+        public void Writing_outside_the_store_on_a_full_disk_names_the_command_and_target_and_leaves_nothing()
+        {
+            if (!OperatingSystem.IsLinux() || Environment.UserName != "root") return; // needs mount(8); CI runs as root
+            var mount = Path.Combine(_session.TempDir, "tiny-disk");
+            Directory.CreateDirectory(mount);
+            ExternalTool.Run("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mount);
+            try
+            {
+                _session.SetVariable("big", Rootfs.Create(_session.TempDir, "big", 8, 9));
+                _session.SetVariable("out", mount);
+                _session.Run("Import-Image $big -Name big:1 | Out-Null");
+                Assert.Empty(_session.Errors);
+                var commands = new (string Command, string Target)[]
+                {
+                    ("Save-Image", Path.Combine(mount, "big.tar")),
+                    ("Export-Image", Path.Combine(mount, "fs.tar")),
+                    ("Expand-Image", Path.Combine(mount, "rootfs")),
+                };
+                foreach (var (command, target) in commands)
+                {
+                    _session.Errors.Clear();
+                    var path = command == "Expand-Image" ? "-DestinationPath" : "-Path";
+                    _session.Run($"{command} big:1 {path} '{target}' | Out-Null");
+                    var full = Assert.Single(_session.Errors);
+                    Assert.StartsWith("DiskFull,", full.FullyQualifiedErrorId);
+                    Assert.Contains($"Not enough disk space for {command} '", full.Exception.Message);
+                    Assert.DoesNotContain(".tmp-", full.Exception.Message);
+                    Assert.Empty(Directory.GetFileSystemEntries(mount));
+                }
             }
             finally
             {

@@ -57,10 +57,10 @@ Describe 'Ctrl+C' {
     It 'stops Expand-Image and leaves neither the target nor its staging directory' {
         $target = Join-Path $TestDrive 'rootfs'
         $seconds = Stop-Midway "Expand-Image big:1 -DestinationPath '$target'" {
-            @(Get-ChildItem -Force -Directory $TestDrive -Filter '.rootfs.expand-*').Count -gt 0 }
+            @(Get-ChildItem -Force -Directory $TestDrive -Filter '.rootfs.tmp-*').Count -gt 0 }
         $seconds | Should -BeLessThan 10
         Wait-Until -TimeoutSeconds 10 -Message 'expand staging left behind' {
-            @(Get-ChildItem -Force -Directory $TestDrive -Filter '.rootfs.expand-*').Count -eq 0 }
+            @(Get-ChildItem -Force -Directory $TestDrive -Filter '.rootfs.tmp-*').Count -eq 0 }
         Test-Path $target | Should -BeFalse -Because 'a stopped expand leaves no half-expanded tree'
     }
 
@@ -100,5 +100,60 @@ Describe 'Ctrl+C' {
             @(Get-RegistryRequest $registry | Where-Object { $_ -match '^PUT /v2/team/big/manifests/' }) | Should -BeNullOrEmpty -Because 'a stopped push names nothing'
         }
         finally { Stop-TestRegistry $registry }
+    }
+}
+
+Describe 'A store another process has locked' {
+    BeforeAll {
+        New-TestStore
+        Import-Image (New-TestRootfs held 11) -Name held:1 | Out-Null
+        $lock = Join-Path $env:IMAGEMODULE_STORE '.imagemodule/lock'
+        # Another process holding the store's lock exclusively, as a running Remove-Image does: flock(1) takes the same
+        # kernel lock .NET takes for the module's exclusive mode.
+        function Lock-Store {
+            $holder = Start-Process flock -ArgumentList '-x', $lock, 'sleep', '120' -PassThru
+            Wait-Until -TimeoutSeconds 10 -Message 'flock never took the lock' {
+                & { $PSNativeCommandUseErrorActionPreference = $false; flock -n -s $lock true; $LASTEXITCODE -ne 0 } }
+            $holder
+        }
+        function Unlock-Store($Holder) { Stop-Process $Holder -Force; $Holder.WaitForExit(10000) | Out-Null }
+    }
+
+    AfterEach { Remove-Item Env:IMAGEMODULE_STORE_LOCK_TIMEOUT -ErrorAction SilentlyContinue }
+
+    It 'is StoreBusy after the wait the user set, and the image is still there' {
+        $holder = Lock-Store
+        try {
+            $env:IMAGEMODULE_STORE_LOCK_TIMEOUT = '2'
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $failure = try { Remove-Image held:1 -ErrorAction Stop; $null } catch { $_ }
+            $clock.Elapsed.TotalSeconds | Should -BeGreaterOrEqual 2
+            $clock.Elapsed.TotalSeconds | Should -BeLessThan 20
+            $failure.FullyQualifiedErrorId | Should -BeLike 'StoreBusy,*'
+            $failure.CategoryInfo.Category | Should -Be 'ResourceUnavailable'
+            $failure.Exception.Message | Should -Match 'locked by another process .*waited 2 s.*IMAGEMODULE_STORE_LOCK_TIMEOUT'
+        }
+        finally { Unlock-Store $holder }
+        (Get-Image held:1).Name | Should -Be 'docker.io/library/held:1'
+    }
+
+    It 'stops waiting at Ctrl+C' {
+        $holder = Lock-Store
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$manifest'; Remove-Image held:1")
+            $async = $ps.BeginInvoke()
+            # Nothing outside shows the wait itself; a moment in, the command is waiting on the lock (it cannot finish
+            # before the 60 s default wait runs out).
+            $started = [Diagnostics.Stopwatch]::StartNew()
+            Wait-Until -TimeoutSeconds 10 -Message 'the command ended while the store was locked' { $started.Elapsed.TotalSeconds -ge 2 -or $async.IsCompleted }
+            $async.IsCompleted | Should -BeFalse -Because 'the command waits for the lock'
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $ps.Stop()
+            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+            $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
+        }
+        finally { $ps.Dispose(); Unlock-Store $holder }
+        (Get-Image held:1).Name | Should -Be 'docker.io/library/held:1'
     }
 }

@@ -42,10 +42,21 @@ namespace ImageModule.Store
             using (await StoreLock.AcquireAsync(_layout, StoreLockMode.Shared, cancellationToken).ConfigureAwait(false))
             {
                 Guard("record", target, () => _leases.Record(target.Digest));
-                if (!_layout.HasBlob(target)) return false;
-                // A small blob (manifest, config) is checked, not only found: a corrupt one is set aside, so importing or
-                // pulling it again replaces it. Large layers are trusted by size until a read proves them wrong.
-                if (target.Size >= 0 && target.Size <= VerifiedOnCheck && !_layout.Intact(target))
+                if (!_layout.HasBlob(target))
+                {
+                    // A file of the wrong size would stop the write from renaming the right bytes into place: set aside
+                    // unless it hashes right after all (then the descriptor is what is wrong, and the write will say so).
+                    if (File.Exists(_layout.BlobPath(target.Digest)) && !_layout.Intact(new Descriptor(target.MediaType, target.Digest, -1)))
+                        _layout.Quarantine(target.Digest);
+                    return false;
+                }
+                // A blob is checked, not only found: a corrupt one is set aside, so importing or pulling it again replaces
+                // it. Small blobs (manifests, configs) are always hashed; a larger one only when it lost the stamp the
+                // store gave it (OciLayout.VerifiedStamp): it was written in place since, or by another tool. Bit rot
+                // that leaves the time alone is for Test-ImageStore to find.
+                var small = target.Size >= 0 && target.Size <= VerifiedOnCheck;
+                var intact = small ? _layout.Intact(target) : _layout.Stamped(target.Digest) || _layout.VerifyAndStamp(target);
+                if (!intact)
                 {
                     _layout.Quarantine(target.Digest);
                     return false;

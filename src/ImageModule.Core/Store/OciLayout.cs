@@ -128,20 +128,79 @@ namespace ImageModule.Store
             catch (UnauthorizedAccessException) { return false; }
         }
 
-        /// <summary>Whether the blob's bytes hash to its digest (reads it whole: for small blobs).</summary>
-        public bool Intact(Descriptor descriptor)
+        /// <summary>Whether the blob's bytes hash to its digest (reads it whole).</summary>
+        public bool Intact(Descriptor descriptor) => Hashes(descriptor) != false;
+
+        /// <summary>
+        /// The last-write time of every blob this store names, set on the temp file before the rename, so a blob is
+        /// never in blobs/ unstamped. Blobs are content-addressed and never rewritten, so their time says nothing else;
+        /// any write in place (a flipped byte, an editor, another tool) moves it to "now", which is what the stamp detects.
+        /// Whole seconds, even ones, so filesystems with a coarse clock (FAT: 2 s) keep it exactly.
+        /// </summary>
+        public static readonly DateTime VerifiedStamp = new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
+        /// <summary>Whether the blob still carries <see cref="VerifiedStamp"/>: nothing wrote to it since the store checked it.</summary>
+        public bool Stamped(Digest digest)
+        {
+            try { return File.GetLastWriteTimeUtc(BlobPath(digest)) == VerifiedStamp; }
+            catch (IOException) { return false; }
+            catch (UnauthorizedAccessException) { return false; }
+        }
+
+        /// <summary>
+        /// Hashes a blob that is not stamped (written by another tool, or changed in place): false when it is corrupt;
+        /// when it is intact, stamps it, so later checks trust it without reading it again. A blob that changed while
+        /// it was hashed, or cannot be read just now, is not stamped (it is hashed again next time).
+        /// </summary>
+        public bool VerifyAndStamp(Descriptor descriptor)
+        {
+            var path = BlobPath(descriptor.Digest);
+            DateTime before;
+            try { before = File.GetLastWriteTimeUtc(path); }
+            catch (IOException) { return true; }
+            catch (UnauthorizedAccessException) { return true; }
+            var intact = Hashes(descriptor);
+            if (intact != true) return intact == null;
+            try
+            {
+                if (File.GetLastWriteTimeUtc(path) == before) File.SetLastWriteTimeUtc(path, VerifiedStamp);
+            }
+            catch (IOException) { }                  // read-only store, or open elsewhere on Windows: hashed again next time
+            catch (UnauthorizedAccessException) { }
+            return true;
+        }
+
+        /// <summary>Whether the blob's bytes hash to its digest; null when it cannot be read just now (locked on Windows): not proven corrupt.</summary>
+        private bool? Hashes(Descriptor descriptor)
         {
             try
             {
-                using var file = new FileStream(BlobPath(descriptor.Digest), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+                using var file = new FileStream(BlobPath(descriptor.Digest), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
                 using var hash = descriptor.Digest.CreateHash();
-                var buffer = new byte[1 << 16];
-                int n;
-                while ((n = file.Read(buffer, 0, buffer.Length)) > 0) hash.AppendData(buffer, 0, n);
+                var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+                try
+                {
+                    int n;
+                    while ((n = file.Read(buffer, 0, BufferSize)) > 0) hash.AppendData(buffer, 0, n);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
                 return Digest.FromHash(descriptor.Digest.Algorithm, hash.GetHashAndReset()) == descriptor.Digest;
             }
             catch (FileNotFoundException) { return false; }
-            catch (IOException) { return true; } // unreadable just now (locked on Windows): not proven corrupt
+            catch (DirectoryNotFoundException) { return false; }
+            catch (IOException) { return null; }
+            catch (UnauthorizedAccessException) { return null; }
+        }
+
+        /// <summary>Stamps a file about to become a blob (see <see cref="VerifiedStamp"/>); without it, the blob is hashed once on its next check.</summary>
+        private static void Stamp(string path)
+        {
+            try { File.SetLastWriteTimeUtc(path, VerifiedStamp); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
         }
 
         public bool HasBlob(Descriptor descriptor)
@@ -227,6 +286,7 @@ namespace ImageModule.Store
                     }
                     file.Flush(true);
                 }
+                Stamp(temp);
                 MoveIntoPlace(temp, BlobPath(expected.Digest));
             }
             finally
@@ -253,6 +313,7 @@ namespace ImageModule.Store
             {
                 file.Flush(true);
             }
+            Stamp(path);
             Directory.CreateDirectory(Path.GetDirectoryName(BlobPath(expected.Digest))!);
             MoveIntoPlace(path, BlobPath(expected.Digest));
             TryDelete(path);

@@ -34,20 +34,32 @@ namespace ImageModule.Store
             _releaseSemaphore = releaseSemaphore;
         }
 
+        /// <summary>How long a command waits for another process to release the store; read on each wait, so a script may change it.</summary>
+        public const string TimeoutVariable = "IMAGEMODULE_STORE_LOCK_TIMEOUT";
+
         private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 
-        /// <summary>The lock of a store, created with the store if need be; <c>StoreBusy</c> after 60 s.</summary>
+        /// <summary>
+        /// The lock of a store, created with the store if need be; <c>StoreBusy</c> after 60 s, or after the seconds in
+        /// <see cref="TimeoutVariable"/> (0 = do not wait).
+        /// </summary>
         public static Task<StoreLock> AcquireAsync(OciLayout layout, StoreLockMode mode, CancellationToken cancellationToken)
         {
             if (!File.Exists(layout.LockPath)) layout.EnsureCreated();
-            return AcquireAsync(layout.LockPath, mode, DefaultTimeout, cancellationToken);
+            return AcquireAsync(layout.LockPath, mode, ConfiguredTimeout(), cancellationToken);
         }
+
+        private static TimeSpan ConfiguredTimeout() =>
+            double.TryParse(Environment.GetEnvironmentVariable(TimeoutVariable), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+                && seconds >= 0 && seconds <= int.MaxValue / 1000
+                ? TimeSpan.FromSeconds(seconds)
+                : DefaultTimeout;
 
         public static async Task<StoreLock> AcquireAsync(string lockPath, StoreLockMode mode, TimeSpan timeout, CancellationToken cancellationToken)
         {
             var exclusive = mode == StoreLockMode.Exclusive;
             if (exclusive && !await InProcessExclusive.WaitAsync(timeout, cancellationToken).ConfigureAwait(false))
-                throw Busy(lockPath);
+                throw Busy(lockPath, timeout);
             try
             {
                 var deadline = DateTime.UtcNow + timeout;
@@ -56,7 +68,7 @@ namespace ImageModule.Store
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     if (TryOpen(lockPath, mode) is { } file) return new StoreLock(file, exclusive);
-                    if (DateTime.UtcNow >= deadline) throw Busy(lockPath);
+                    if (DateTime.UtcNow >= deadline) throw Busy(lockPath, timeout);
                     await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
                     delay = Math.Min(delay * 2, 50);
                 }
@@ -93,8 +105,9 @@ namespace ImageModule.Store
             }
         }
 
-        private static ImageModuleException Busy(string lockPath) =>
-            new("StoreBusy", ErrorKind.ResourceUnavailable, $"The image store is locked by another process ({lockPath}); try again.", lockPath);
+        private static ImageModuleException Busy(string lockPath, TimeSpan waited) =>
+            new("StoreBusy", ErrorKind.ResourceUnavailable,
+                $"The image store is locked by another process ({lockPath}); waited {waited.TotalSeconds:0.#} s. Try again when it is done, or set $env:{TimeoutVariable} (seconds) to wait longer.", lockPath);
 
         public void Dispose()
         {
