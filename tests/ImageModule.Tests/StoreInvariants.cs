@@ -91,7 +91,7 @@ namespace ImageModule.EndToEnd
             return bytes;
         }
 
-        /// <summary>Staging left by processes that are gone: in the store's tmp, index temp files, and hidden temp files beside <paramref name="targets"/>.</summary>
+        /// <summary>Staging left by processes that are gone: in the store's tmp, index temp files, and hidden temp files or trees beside <paramref name="targets"/> (.<name>.*).</summary>
         public static List<string> OrphanedStaging(string store, params string[] targets)
         {
             var orphans = new List<string>();
@@ -111,7 +111,7 @@ namespace ImageModule.EndToEnd
             foreach (var target in targets)
             {
                 var dir = Path.GetDirectoryName(target)!;
-                if (Directory.Exists(dir)) orphans.AddRange(Directory.GetFileSystemEntries(dir, "." + Path.GetFileName(target) + ".tmp-*"));
+                if (Directory.Exists(dir)) orphans.AddRange(Directory.GetFileSystemEntries(dir, "." + Path.GetFileName(target) + ".*"));
             }
             return orphans;
         }

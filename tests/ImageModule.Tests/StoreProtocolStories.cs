@@ -128,7 +128,7 @@ namespace ImageModule.EndToEnd
                 .Any(f => { try { return new FileInfo(f).Length >= atLeast; } catch (IOException) { return false; } });
 
         private static bool StagedBeside(string target, long atLeast) =>
-            Directory.GetFileSystemEntries(Path.GetDirectoryName(target)!, "." + Path.GetFileName(target) + ".tmp-*")
+            Directory.GetFileSystemEntries(Path.GetDirectoryName(target)!, "." + Path.GetFileName(target) + ".*")
                 .Any(e => Directory.Exists(e) || new FileInfo(e).Length >= atLeast);
 
         [Fact]
@@ -157,6 +157,12 @@ namespace ImageModule.EndToEnd
             var exported = Path.Combine(_session.TempDir, "out", "fs.tar");
             _session.Run($"Import-Image '{archive}' | Out-Null");
             await KillMidway($"Export-Image big:2 -Path '{exported}'", () => StagedBeside(exported, 4 << 20), $"Export-Image big:2 -Path '{exported}' | Out-Null", exported);
+
+            // Expand-Image: the tree is built beside its target under a hidden name owned by the process; the next expand
+            // there removes what a killed one left.
+            var rootfs = Path.Combine(_session.TempDir, "out", "rootfs");
+            await KillMidway($"Expand-Image big:2 -DestinationPath '{rootfs}'", () => StagedBeside(rootfs, 0), $"Expand-Image big:2 -DestinationPath '{rootfs}' | Out-Null", rootfs);
+            Assert.True(File.Exists(Path.Combine(rootfs, "data", "random.bin")), "the expand after the kill did not complete");
         }
 
         [Fact]

@@ -57,10 +57,10 @@ Describe 'Ctrl+C' {
     It 'stops Expand-Image and leaves neither the target nor its staging directory' {
         $target = Join-Path $TestDrive 'rootfs'
         $seconds = Stop-Midway "Expand-Image big:1 -DestinationPath '$target'" {
-            @(Get-ChildItem -Force -Directory $TestDrive -Filter '.rootfs.expand-*').Count -gt 0 }
+            @(Get-ChildItem -Force -Directory $TestDrive -Filter '.rootfs.tmp-*').Count -gt 0 }
         $seconds | Should -BeLessThan 10
         Wait-Until -TimeoutSeconds 10 -Message 'expand staging left behind' {
-            @(Get-ChildItem -Force -Directory $TestDrive -Filter '.rootfs.expand-*').Count -eq 0 }
+            @(Get-ChildItem -Force -Directory $TestDrive -Filter '.rootfs.tmp-*').Count -eq 0 }
         Test-Path $target | Should -BeFalse -Because 'a stopped expand leaves no half-expanded tree'
     }
 

@@ -12,5 +12,11 @@ namespace ImageModule.Filesystem
         public bool? PreserveOwnership { get; init; }
         /// <summary>Platform chosen from multi-platform images; default the current one.</summary>
         public Platform? Platform { get; init; }
+        /// <summary>
+        /// Where a missing or empty destination is built before it is renamed into place (default: a hidden directory
+        /// beside it). The cmdlets name one their store's lease owns, so what a killed process left is cleaned by the
+        /// next command that writes there.
+        /// </summary>
+        public string? StagingPath { get; init; }
     }
 }

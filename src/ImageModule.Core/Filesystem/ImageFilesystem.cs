@@ -142,7 +142,7 @@ namespace ImageModule.Filesystem
 
             var parent = Path.GetDirectoryName(full)!;
             Directory.CreateDirectory(parent);
-            var staging = Path.Combine(parent, "." + Path.GetFileName(full) + ".expand-" + Guid.NewGuid().ToString("N").Substring(0, 12));
+            var staging = options.StagingPath ?? Path.Combine(parent, "." + Path.GetFileName(full) + ".expand-" + Guid.NewGuid().ToString("N").Substring(0, 12));
             try
             {
                 await ApplyLayersAsync(layers, staging, options, progress, _ => { }, cancellationToken).ConfigureAwait(false);

@@ -39,7 +39,7 @@ namespace ImageModule.Commands
                     var manifest = ManifestOf(image);
                     var store = ContentOf(image);
                     var warnings = new System.Collections.Concurrent.ConcurrentQueue<string>();
-                    var options = new ExpandOptions { Platform = PlatformParameter(Platform), Warning = warnings.Enqueue };
+                    var options = new ExpandOptions { Platform = PlatformParameter(Platform), Warning = warnings.Enqueue, StagingPath = OpenEmbeddedStore().StagingBeside(destination) };
                     ProgressActivity = $"Expanding {image} into {destination}";
                     Run((progress, ct) => ImageFilesystem.ExpandAsync(store, manifest, destination, options, progress, ct));
                     foreach (var warning in warnings) WriteWarning(warning);
