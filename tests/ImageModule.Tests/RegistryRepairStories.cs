@@ -1,7 +1,6 @@
 using System;
 using System.IO;
 using System.Linq;
-using System.Security.Cryptography;
 using Xunit;
 
 namespace ImageModule.EndToEnd
@@ -21,8 +20,6 @@ namespace ImageModule.EndToEnd
             _registry.Dispose();
         }
 
-        private string Blob(string digest) => Path.Combine(_session.StorePath, "blobs", "sha256", digest.Substring(7));
-
         /// <summary>Publishes a 2 MiB image and pulls it back into an empty store; returns its layer digest.</summary>
         private string Pulled()
         {
@@ -33,16 +30,16 @@ namespace ImageModule.EndToEnd
             return (string)_session.Objects("Get-ImageLayer $remote").First(l => !l.EmptyLayer).Digest;
         }
 
+        private string BlobPath(string digest) => BlobFiles.PathOf(_session.StorePath, digest);
+
         private void Damage(string digest, string how)
         {
             if (how == "missing")
             {
-                File.Delete(Blob(digest));
+                File.Delete(BlobPath(digest));
                 return;
             }
-            var bytes = File.ReadAllBytes(Blob(digest));
-            bytes[bytes.Length / 2] ^= 0x20;
-            File.WriteAllBytes(Blob(digest), bytes);
+            BlobFiles.Flip(_session.StorePath, digest);
         }
 
         [Theory]
@@ -62,8 +59,7 @@ namespace ImageModule.EndToEnd
             Assert.True((bool)repaired.Repaired);
             Assert.Contains($"fetched again from {_registry.Host}/team/fixme", (string)repaired.Resolution);
             Assert.Contains(_registry.RequestsSince(mark), r => r.Method == "GET" && r.Path.EndsWith("/blobs/" + layer, StringComparison.Ordinal));
-            using (var file = File.OpenRead(Blob(layer)))
-                Assert.Equal(layer, "sha256:" + Convert.ToHexString(SHA256.HashData(file)).ToLowerInvariant());
+            BlobFiles.AssertHashesRight(_session.StorePath, layer);
             Assert.Empty(_session.Objects("Test-ImageStore"));
             Assert.Equal("Ok", Assert.Single(_session.Objects("Get-Image $remote")).Status.ToString());
             Assert.Empty(_session.Errors);
@@ -90,8 +86,8 @@ namespace ImageModule.EndToEnd
             var image = Assert.Single(_session.Objects("Get-Image $remote"));
             Assert.Equal(manifest, (string)image.Digest);
             Assert.Equal("Incomplete", image.Status.ToString());
-            Assert.True(File.Exists(Blob(manifest)));
-            Assert.True(File.Exists(Blob((string)image.Id)));
+            Assert.True(File.Exists(BlobPath(manifest)));
+            Assert.True(File.Exists(BlobPath((string)image.Id)));
             if (how == "corrupt") Assert.Single(Directory.GetFiles(Path.Combine(_session.StorePath, ".imagemodule", "quarantine")));
         }
     }
