@@ -55,6 +55,16 @@ namespace ImageModule.EndToEnd
             _session.Run("Import-Image $tar -Name busybox:1 -StorePath $other | Out-Null");
             Assert.Equal(new[] { "busybox:1" }, Complete($"Get-Image -StorePath {other} bu"));
             Assert.Empty(Complete("Get-Image bu")); // "b" alone is hex: it could complete an ID
+
+            // So is the store the session's defaults name, as the command will use it when it runs.
+            _session.Run("$PSDefaultParameterValues['*-Image*:StorePath'] = $other");
+            try
+            {
+                Assert.Equal(new[] { "busybox:1" }, Complete("Get-Image bu"));
+                Assert.Equal(new[] { "store:busybox:1" }, Complete("Copy-Image store:bu"));
+                Assert.Equal(new[] { "alpine:3", "alpine:edge" }, Complete($"Get-Image -StorePath {_session.StorePath} al"));
+            }
+            finally { _session.Run("$PSDefaultParameterValues.Remove('*-Image*:StorePath')"); }
         }
 
         [Fact]

@@ -1,7 +1,6 @@
 using System;
 using System.IO;
 using System.Linq;
-using System.Security.Cryptography;
 using Xunit;
 
 namespace ImageModule.EndToEnd
@@ -21,24 +20,13 @@ namespace ImageModule.EndToEnd
             _registry.Dispose();
         }
 
-        private string Blob(string digest) => Path.Combine(_session.StorePath, "blobs", "sha256", digest.Substring(7));
+        private string Blob(string digest) => BlobFiles.PathOf(_session.StorePath, digest);
 
         private string LayerOf(string name) => (string)_session.Objects($"Get-ImageLayer {name}").First(l => !l.EmptyLayer).Digest;
 
-        /// <summary>Flips one byte in the middle of a blob, the way bit-flipping tools and editors do it: same size, new mtime.</summary>
-        private void Flip(string digest)
-        {
-            var path = Blob(digest);
-            var bytes = File.ReadAllBytes(path);
-            bytes[bytes.Length / 2] ^= 0x20;
-            File.WriteAllBytes(path, bytes);
-        }
+        private void Flip(string digest) => BlobFiles.Flip(_session.StorePath, digest);
 
-        private void AssertHashesRight(string digest)
-        {
-            using var file = File.OpenRead(Blob(digest));
-            Assert.Equal(digest, "sha256:" + Convert.ToHexString(SHA256.HashData(file)).ToLowerInvariant());
-        }
+        private void AssertHashesRight(string digest) => BlobFiles.AssertHashesRight(_session.StorePath, digest);
 
         private void AssertImageOk(string name)
         {

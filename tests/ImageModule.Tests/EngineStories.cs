@@ -1,3 +1,5 @@
+using System;
+using System.IO;
 using System.Linq;
 using Xunit;
 
@@ -63,6 +65,32 @@ namespace ImageModule.EndToEnd
             Assert.Empty(_session.Errors.Select(e => e.ToString()));
             Assert.Equal(id, (string)back.Id);
             Assert.Equal("Docker", (string)back.StoreKind);
+        }
+
+        [Fact]
+        public void Stopping_Copy_EngineImage_midway_stops_promptly_and_names_nothing_on_either_side()
+        {
+            _engine.Docker("import", Rootfs.Create(_session.TempDir, "stopcopy", 200, 65), "stories/stopcopy:1");
+            var temp = Path.Combine(_session.StorePath, ".imagemodule", "tmp");
+
+            // Engine → store: docker save streams into the store's staging; stopped once a layer is on its way.
+            var elapsed = _session.RunAndStop("Get-Image stories/stopcopy:1 | Copy-EngineImage",
+                () => Directory.Exists(temp) && Directory.EnumerateFiles(temp, "*", SearchOption.AllDirectories).Any(f => { try { return new FileInfo(f).Length > 1_000_000; } catch (IOException) { return false; } }),
+                TimeSpan.FromSeconds(120));
+            Assert.True(elapsed < TimeSpan.FromSeconds(5), $"stopping took {elapsed}");
+            Assert.Empty(_session.Objects("Get-Image -Engine Store"));
+            Assert.Empty(Directory.GetFiles(temp, "*", SearchOption.AllDirectories));
+
+            // Store → engine: docker load is fed from the store; stopped once the load reports progress, the engine
+            // gets no image (a load cut short is refused whole).
+            _session.Run("Get-Image stories/stopcopy:1 | Copy-EngineImage | Out-Null");
+            Assert.Empty(_session.Errors.Select(e => e.ToString()));
+            _engine.Docker("rmi", "stories/stopcopy:1");
+            elapsed = _session.RunAndStop("Get-Image -Engine Store stories/stopcopy:1 | Copy-EngineImage -Engine $engine",
+                () => _session.Progress.Count > 3, TimeSpan.FromSeconds(120));
+            Assert.True(elapsed < TimeSpan.FromSeconds(5), $"stopping took {elapsed}");
+            Assert.Equal("", _engine.Docker("images", "-q", "stories/stopcopy:1").Trim());
+            Assert.Single(_session.Objects("Get-Image -Engine Store stories/stopcopy:1"));
         }
 
         [Fact]

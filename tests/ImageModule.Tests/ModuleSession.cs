@@ -138,6 +138,7 @@ namespace ImageModule.EndToEnd
         public TimeSpan RunAndStop(string script, Func<bool> stopWhen, TimeSpan within)
         {
             Errors.Clear();
+            _host.HostUI.Progress.Clear();
             using var ps = PowerShell.Create();
             ps.Runspace = _runspace;
             ps.AddScript(script);
@@ -148,9 +149,13 @@ namespace ImageModule.EndToEnd
                 if (DateTime.UtcNow > deadline) throw new TimeoutException("the stop condition never held: " + script);
                 System.Threading.Thread.Sleep(20);
             }
+            // A command that finished before the stop proves nothing about stopping.
+            if (async.IsCompleted) throw new InvalidOperationException("the command finished before it could be stopped: " + script);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             ps.Stop();
             if (!async.AsyncWaitHandle.WaitOne(Timeout)) throw new TimeoutException("the pipeline did not stop: " + script);
+            if (ps.InvocationStateInfo.State != PSInvocationState.Stopped)
+                throw new InvalidOperationException($"the command ended {ps.InvocationStateInfo.State}, not stopped: {script}");
             return clock.Elapsed;
         }
 

@@ -186,6 +186,41 @@ namespace ImageModule.EndToEnd
         }
 
         [Fact]
+        public void Import_Image_Platform_keeps_one_platform_of_a_multi_platform_archive_as_docker_load_does()
+        {
+            PublishImages();
+            // A two-platform oci-archive as skopeo writes it.
+            var archive = Path.Combine(_session.TempDir, "multi.oci.tar");
+            ExternalTool.Run("skopeo", "copy", "--all", "--src-tls-verify=false", "docker://" + Multi, $"oci-archive:{archive}:plat/multi:1");
+            _session.SetVariable("archive", archive);
+
+            var warnings = _session.Run("Import-Image $archive -Platform linux/arm64 3>&1 | Where-Object { $_ -is [Management.Automation.WarningRecord] }");
+            Assert.Empty(warnings);
+            Assert.Empty(_session.Errors);
+            var arm = Assert.Single(_session.Objects("Get-Image plat/multi:1"));
+            Assert.Equal("linux/arm64", (string)arm.Platform);
+            // The name is the arm64 image's manifest, not the index.
+            var index = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(_session.StorePath, "index.json")))!;
+            var entry = Assert.Single(index["manifests"]!.AsArray(), e => (string?)e!["annotations"]?["org.opencontainers.image.ref.name"] == "docker.io/plat/multi:1");
+            Assert.Equal("application/vnd.oci.image.manifest.v1+json", (string?)entry!["mediaType"]);
+
+            // With a new name; and a platform the archive does not have names nothing.
+            Assert.Equal("linux/amd64", (string)Assert.Single(_session.Objects("Import-Image $archive -Platform linux/amd64 -Name mine:amd")).Platform);
+            _session.Run("Import-Image $archive -Platform linux/s390x -Name mine:s390x");
+            var missing = Assert.Single(_session.Errors);
+            Assert.Equal("PlatformNotFound", missing.FullyQualifiedErrorId.Split(',')[0]);
+            Assert.Contains("linux/arm64", missing.Exception.Message);
+            Assert.Empty(_session.Objects("Get-Image mine:s390x -ErrorAction SilentlyContinue"));
+            _session.Errors.Clear();
+
+            // A single-platform archive must be for the platform asked for.
+            _session.SetVariable("single", Path.Combine(_session.TempDir, "arm.tar"));
+            _session.Run("Save-Image mine:amd -Path $single; Import-Image $single -Platform linux/arm64 -Name mine:wrong");
+            Assert.Equal("PlatformNotFound", Assert.Single(_session.Errors).FullyQualifiedErrorId.Split(',')[0]);
+            Assert.Empty(_session.Objects("Get-Image mine:wrong -ErrorAction SilentlyContinue"));
+        }
+
+        [Fact]
         public void A_multi_platform_image_goes_to_an_engine_as_DOCKER_DEFAULT_PLATFORM_else_as_the_engine_s_platform()
         {
             PublishImages();

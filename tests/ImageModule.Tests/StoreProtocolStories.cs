@@ -192,11 +192,7 @@ namespace ImageModule.EndToEnd
         [Fact]
         public void A_full_disk_names_the_operation_and_Remove_Image_still_frees_space()
         {
-            if (!OperatingSystem.IsLinux() || Environment.UserName != "root") return; // needs mount(8); CI runs as root
-            var mount = Path.Combine(_session.TempDir, "small-disk");
-            Directory.CreateDirectory(mount);
-            ExternalTool.Run("mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", mount);
-            try
+            OnSmallDisk(24, mount =>
             {
                 var store = Path.Combine(mount, "store");
                 _session.SetVariable("store", store);
@@ -228,21 +224,13 @@ namespace ImageModule.EndToEnd
                 var broken = StoreInvariants.BrokenNames(store);
                 Assert.True(broken.Count == 0, string.Join("\n", broken));
                 Assert.Empty(StoreInvariants.OrphanedStaging(store));
-            }
-            finally
-            {
-                ExternalTool.Run("umount", "-l", mount);
-            }
+            });
         }
 
         [Fact]
         public void Writing_outside_the_store_on_a_full_disk_names_the_command_and_target_and_leaves_nothing()
         {
-            if (!OperatingSystem.IsLinux() || Environment.UserName != "root") return; // needs mount(8); CI runs as root
-            var mount = Path.Combine(_session.TempDir, "tiny-disk");
-            Directory.CreateDirectory(mount);
-            ExternalTool.Run("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mount);
-            try
+            OnSmallDisk(4, mount =>
             {
                 _session.SetVariable("big", Rootfs.Create(_session.TempDir, "big", 8, 9));
                 _session.SetVariable("out", mount);
@@ -265,11 +253,18 @@ namespace ImageModule.EndToEnd
                     Assert.DoesNotContain(".tmp-", full.Exception.Message);
                     Assert.Empty(Directory.GetFileSystemEntries(mount));
                 }
-            }
-            finally
-            {
-                ExternalTool.Run("umount", "-l", mount);
-            }
+            });
+        }
+
+        /// <summary>Runs <paramref name="test"/> on a tmpfs of that many MiB, a disk that really fills up (needs mount(8); CI runs as root).</summary>
+        private void OnSmallDisk(int megabytes, Action<string> test)
+        {
+            if (!OperatingSystem.IsLinux() || Environment.UserName != "root") return;
+            var mount = Path.Combine(_session.TempDir, $"disk-{megabytes}m");
+            Directory.CreateDirectory(mount);
+            ExternalTool.Run("mount", "-t", "tmpfs", "-o", $"size={megabytes}m", "tmpfs", mount);
+            try { test(mount); }
+            finally { ExternalTool.Run("umount", "-l", mount); }
         }
     }
 }

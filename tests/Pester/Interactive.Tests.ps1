@@ -26,6 +26,23 @@ Describe 'Interactive use' {
         Complete 'Save-Image alpine:3.20 -Platform linux/ar' | Should -Contain 'linux/arm64'
     }
 
+    It 'completes from the store the session defaults name, as the command will use it' {
+        $other = Join-Path $TestDrive "other-$([Guid]::NewGuid().ToString('N'))"
+        Import-Image (New-TestRootfs busybox 603) -Name busybox:1 -StorePath $other | Out-Null
+        Complete 'Get-Image bu' | Should -BeNullOrEmpty
+        # Set globally, as at the prompt. PSReadLine completes from inside its own module, whose scope sees an empty
+        # $PSDefaultParameterValues: completing from a module of our own does the same.
+        $global:PSDefaultParameterValues['*-Image*:StorePath'] = $other
+        $readLine = New-Module -ScriptBlock { function Complete-FromModule([string]$Line) { @((TabExpansion2 -inputScript $Line -cursorColumn $Line.Length).CompletionMatches.CompletionText) } }
+        try {
+            Complete 'Get-Image bu' | Should -Be @('busybox:1')
+            Complete-FromModule 'Get-Image bu' | Should -Be @('busybox:1')
+            Complete-FromModule 'Copy-Image store:bu' | Should -Be @('store:busybox:1')
+            (Get-Image busybox:1).Name | Should -Be 'docker.io/library/busybox:1'
+        }
+        finally { $global:PSDefaultParameterValues.Remove('*-Image*:StorePath'); Remove-Module $readLine }
+    }
+
     It 'shows a syntax block per parameter set for every cmdlet' {
         foreach ($command in Get-Command -Module ImageModule) {
             $help = Get-Help $command.Name

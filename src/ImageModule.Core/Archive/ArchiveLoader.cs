@@ -214,6 +214,14 @@ namespace ImageModule.Archive
                 else throw new ImageModuleException(ArchiveErrors.UnknownFormat, ErrorKind.InvalidData,
                     $"'{_displayName}' is neither a docker-archive nor an OCI archive (no manifest.json or index.json); to make an image of a filesystem tarball, import it as a rootfs", _displayName);
 
+                if (_options.Platform is { } platform)
+                {
+                    var chosen = new List<(string?, Descriptor)>();
+                    foreach (var (name, image) in plan)
+                        chosen.Add((name, (await ImageContent.ResolveAsync(_target, image, platform, ct).ConfigureAwait(false)).ManifestDescriptor));
+                    plan = chosen;
+                }
+
                 if (_options.Name != null)
                 {
                     var distinct = plan.Select(p => p.Manifest.Digest).Distinct().ToList();

@@ -20,12 +20,21 @@ namespace ImageModule.Store
         public static bool Quarantine(OciStore store, Digest blob) => store.Layout.Quarantine(blob);
 
         /// <summary>
-        /// Writes <paramref name="blob"/> from the first source that has it; the write checks size and digest, so a
-        /// source with other bytes is passed over. Returns the source's name, or null when none had it.
+        /// What fetching a blob again came to: the source that gave it; or, when none did, why a source that may have it
+        /// could not be asked or gave bad bytes (null when every source answered that it does not have it).
         /// </summary>
-        public static async Task<string?> FetchAgainAsync(OciStore store, Descriptor blob, IEnumerable<(string Name, IContentStore Source)> sources,
+        public sealed record Refetch(string? From, ImageModuleException? Failure);
+
+        /// <summary>
+        /// Writes <paramref name="blob"/> from the first source that has it; the write checks size and digest, so a
+        /// source with other bytes is passed over. A source that fails (unreachable, refusing, wrong bytes, full disk)
+        /// is passed over too, and the first such failure is returned when no source gave the blob: then nobody knows
+        /// the blob is gone for good, and the caller keeps the names that need it.
+        /// </summary>
+        public static async Task<Refetch> FetchAgainAsync(OciStore store, Descriptor blob, IEnumerable<(string Name, IContentStore Source)> sources,
             Action<string>? verbose, CancellationToken cancellationToken)
         {
+            ImageModuleException? failure = null;
             foreach (var (name, source) in sources)
             {
                 try
@@ -36,18 +45,20 @@ namespace ImageModule.Store
                     {
                         await store.PushAsync(blob, content, null, cancellationToken).ConfigureAwait(false);
                     }
-                    if (store.Layout.HasBlob(blob)) return name;
+                    if (store.Layout.HasBlob(blob)) return new Refetch(name, null);
                 }
                 catch (ImageModuleException e)
                 {
                     verbose?.Invoke($"{name} could not give {blob.Digest}: {e.Message}");
+                    failure ??= new ImageModuleException(e.ErrorId, e.Kind, $"{name} could not give {blob.Digest}: {e.Message}", blob.Digest.ToString(), e);
                 }
                 catch (IOException e)
                 {
                     verbose?.Invoke($"{name} could not give {blob.Digest}: {e.Message}");
+                    failure ??= new ImageModuleException("BlobNotFetched", ErrorKind.ReadError, $"{name} could not give {blob.Digest}: {e.Message}", blob.Digest.ToString(), e);
                 }
             }
-            return null;
+            return new Refetch(null, failure);
         }
 
         /// <summary>Deletes cache.json; the next listing rebuilds it from the blobs.</summary>

@@ -45,7 +45,7 @@ namespace ImageModule.Commands
         [Parameter]
         public string[] Change { get; set; } = new string[0];
 
-        /// <summary>Platform of a filesystem tarball, e.g. linux/arm64 (default: DOCKER_DEFAULT_PLATFORM, else linux on this machine's architecture; with -Engine, the engine's).</summary>
+        /// <summary>Platform of a filesystem tarball (default: DOCKER_DEFAULT_PLATFORM, else linux on this machine's architecture; with -Engine, the engine's); of an image archive, the one platform to keep (docker load --platform).</summary>
         [Parameter]
         [ArgumentCompleter(typeof(PlatformCompleter))]
         public string? Platform { get; set; }
@@ -172,9 +172,9 @@ namespace ImageModule.Commands
                 var options = new RootfsImportOptions { Name = Name, Changes = Change, Platform = platform, Message = Message, TempDirectory = OpenEmbeddedStore().StagingDirectory };
                 return new[] { Run((progress, ct) => RootfsImporter.ImportAsync(path, target, options, progress, ct)) };
             }
-            if (Change.Length > 0 || Message != null || asked != null)
-                WriteWarning($"-Change, -Message and -Platform apply to filesystem tarballs; '{path}' is an image archive ({format.Kind}), so they were ignored.");
-            return Run((progress, ct) => ArchiveLoader.LoadAsync(path, target, new LoadOptions { Name = Name }, progress, ct));
+            if (Change.Length > 0 || Message != null)
+                WriteWarning($"-Change and -Message apply to filesystem tarballs; '{path}' is an image archive ({format.Kind}), so they were ignored.");
+            return Run((progress, ct) => ArchiveLoader.LoadAsync(path, target, new LoadOptions { Name = Name, Platform = asked }, progress, ct));
         }
 
         private void Report(string path, IEnumerable<Image> images)

@@ -58,6 +58,7 @@ namespace ImageModule.Commands
             }
 
             // 2. Corrupt blobs aside, lost blobs fetched again.
+            var kept = new HashSet<string>();
             foreach (var p in problems.Where(p => p.Kind == StoreProblemKind.BlobCorrupt || p.Kind == StoreProblemKind.BlobMissing))
             {
                 var digest = Digest.Parse(p.Target);
@@ -70,9 +71,19 @@ namespace ImageModule.Commands
                 if (p.Blob is null || p.Blob.Size < 0) continue;
                 if (!ShouldProcess(p.Target, $"Fetch the blob again for {string.Join(", ", p.Images)}")) continue;
                 var sources = SourcesFor(store, p.Blob).ToList(); // opened here, on the pipeline thread
-                var from = Run((_, ct) => StoreRepair.FetchAgainAsync(store, p.Blob, sources, WriteVerboseLater, ct));
+                var fetched = Run((_, ct) => StoreRepair.FetchAgainAsync(store, p.Blob, sources, WriteVerboseLater, ct));
                 FlushVerbose();
-                if (from != null) Resolve(p, $"fetched again from {from}");
+                if (fetched.From != null) Resolve(p, $"fetched again from {fetched.From}");
+                else if (fetched.Failure is { } failure)
+                {
+                    // The source may still have it (a registry down for now): removing the names would lose the image
+                    // for good, so they stay, Incomplete, until a later repair fetches the blob or -Offline gives up on it.
+                    foreach (var image in p.Images) kept.Add(image);
+                    p.Resolution = $"not fetched ({failure.ErrorId}); names kept";
+                    WriteError(new ImageModuleException(failure.ErrorId, failure.Kind,
+                        $"{failure.Message}. The images that need it keep their names ({string.Join(", ", p.Images)}): run Repair-ImageStore again when the source is back, or with -Offline to remove them.",
+                        p.Target, failure), p.Target);
+                }
             }
 
             // 3. The cache and staging.
@@ -94,7 +105,7 @@ namespace ImageModule.Commands
 
             // 4. Names whose image still cannot be read are removed (their blobs are collected with the last name).
             var removed = new List<string>();
-            foreach (var image in Run((_, ct) => store.ListAsync(ct)).Where(i => i.Status != ImageStatus.Ok))
+            foreach (var image in Run((_, ct) => store.ListAsync(ct)).Where(i => i.Status != ImageStatus.Ok && !kept.Contains(i.ToString()) && !(i.Digest != null && kept.Contains(i.Digest))))
             {
                 if (!ShouldProcess(image.ToString(), $"Remove the image name ({image.Status}: {image.Problem})")) continue;
                 ForEachItem(image, () =>

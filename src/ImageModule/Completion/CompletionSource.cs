@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Language;
+using System.Management.Automation.Runspaces;
 using System.Threading;
 using ImageModule.Engine;
 using ImageModule.Store;
@@ -12,18 +13,18 @@ namespace ImageModule.Completion
 {
     /// <summary>
     /// What completers read: the images of the store or engine the command line names (-StorePath, -Engine, or the
-    /// session default), within a short bound so Tab never hangs on an engine that does not answer. Completion never
+    /// session default in $PSDefaultParameterValues), within a short bound so Tab never hangs on an engine that does not answer. Completion never
     /// throws: anything that fails completes nothing.
     /// </summary>
     internal static class CompletionSource
     {
         private static readonly TimeSpan Limit = TimeSpan.FromSeconds(3);
 
-        public static IReadOnlyList<Image> Images(IDictionary fakeBoundParameters)
+        public static IReadOnlyList<Image> Images(string commandName, IDictionary fakeBoundParameters)
         {
             try
             {
-                var engine = Bound(fakeBoundParameters, "Engine");
+                var engine = BoundOrDefault(commandName, fakeBoundParameters, "Engine");
                 using var timeout = new CancellationTokenSource(Limit);
                 if (engine != null && !string.Equals(engine, "Store", StringComparison.OrdinalIgnoreCase))
                 {
@@ -31,7 +32,7 @@ namespace ImageModule.Completion
                     var listing = store.ListAsync(timeout.Token);
                     return listing.Wait(Limit) ? listing.Result : Array.Empty<Image>();
                 }
-                return OciStore.Open(Bound(fakeBoundParameters, "StorePath")).ListAsync(timeout.Token).GetAwaiter().GetResult();
+                return OciStore.Open(BoundOrDefault(commandName, fakeBoundParameters, "StorePath")).ListAsync(timeout.Token).GetAwaiter().GetResult();
             }
             catch (Exception e) when (!(e is OutOfMemoryException))
             {
@@ -48,6 +49,43 @@ namespace ImageModule.Completion
             if (value is object[] array) value = array.FirstOrDefault();
             return value?.ToString();
         }
+
+        /// <summary>
+        /// A parameter typed on the line, else the session default the command will get when it runs
+        /// ($PSDefaultParameterValues['*-Image*:Engine'] = 'Docker'). A script-block default is not run to complete.
+        /// </summary>
+        public static string? BoundOrDefault(string commandName, IDictionary fakeBoundParameters, string name) =>
+            Bound(fakeBoundParameters, name) ?? SessionDefault(commandName, name);
+
+        private static string? SessionDefault(string commandName, string parameter)
+        {
+            // The global dictionary, which the command gets at the prompt: PSReadLine completes from inside its own
+            // module, whose scope sees an empty one.
+            if (!(SessionVariable("global:PSDefaultParameterValues") is IDictionary defaults)) return null;
+            foreach (DictionaryEntry entry in defaults)
+            {
+                var key = entry.Key?.ToString() ?? "";
+                var colon = key.IndexOf(':');
+                if (colon <= 0 || !string.Equals(key.Substring(colon + 1).Trim(), parameter, StringComparison.OrdinalIgnoreCase)) continue;
+                if (!new WildcardPattern(key.Substring(0, colon).Trim(), WildcardOptions.IgnoreCase).IsMatch(commandName)) continue;
+                if (Unwrapped(entry.Value) is string value) return value;
+            }
+            return null;
+        }
+
+        /// <summary>
+        /// A variable of the session completing: read directly at the prompt, through a nested pipeline when completion
+        /// runs inside one (TabExpansion2 called from a script, PSReadLine).
+        /// </summary>
+        private static object? SessionVariable(string name)
+        {
+            try { return Unwrapped(Runspace.DefaultRunspace?.SessionStateProxy.GetVariable(name)); }
+            catch (PSInvalidOperationException) { }
+            using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
+            return Unwrapped(ps.AddScript("$" + name).Invoke().FirstOrDefault());
+        }
+
+        private static object? Unwrapped(object? value) => value is PSObject wrapped ? wrapped.BaseObject : value;
 
         /// <summary>The word as typed, without the quotes the user may have opened.</summary>
         public static string Unquoted(string? wordToComplete) => (wordToComplete ?? "").Trim('\'', '"');

@@ -30,7 +30,7 @@ namespace ImageModule.Completion
             if (word.StartsWith("store:", StringComparison.OrdinalIgnoreCase))
             {
                 var name = word.Substring(6);
-                var images = CompletionSource.Images(new Hashtable { ["StorePath"] = CompletionSource.Bound(fakeBoundParameters, "StorePath") });
+                var images = CompletionSource.Images(commandName, new Hashtable { ["StorePath"] = CompletionSource.BoundOrDefault(commandName, fakeBoundParameters, "StorePath"), ["Engine"] = "Store" });
                 return CompletionSource.Results(images.Where(i => !i.Dangling)
                     .Select(i => (Text: i.Repository + ":" + i.Tag, Image: i))
                     .Where(c => c.Text.StartsWith(name, StringComparison.OrdinalIgnoreCase))

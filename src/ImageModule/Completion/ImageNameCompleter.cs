@@ -18,7 +18,7 @@ namespace ImageModule.Completion
             CommandAst commandAst, IDictionary fakeBoundParameters)
         {
             var word = CompletionSource.Unquoted(wordToComplete);
-            var images = CompletionSource.Images(fakeBoundParameters);
+            var images = CompletionSource.Images(commandName, fakeBoundParameters);
             return CompletionSource.Results(Candidates(images, word));
         }
 
@@ -51,7 +51,7 @@ namespace ImageModule.Completion
         {
             var word = CompletionSource.Unquoted(wordToComplete);
             if (word.StartsWith("sha256:", StringComparison.OrdinalIgnoreCase)) word = word.Substring(7);
-            var images = CompletionSource.Images(fakeBoundParameters);
+            var images = CompletionSource.Images(commandName, fakeBoundParameters);
             return CompletionSource.Results(images
                 .Where(i => i.ShortId.StartsWith(word, StringComparison.OrdinalIgnoreCase))
                 .GroupBy(i => i.Id)

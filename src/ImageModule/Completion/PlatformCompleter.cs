@@ -27,7 +27,7 @@ namespace ImageModule.Completion
             var name = CompletionSource.Bound(fakeBoundParameters, "Name");
             if (name != null)
             {
-                foreach (var image in CompletionSource.Images(fakeBoundParameters).Where(i => Names(i, name) && i.Platform.Length > 0))
+                foreach (var image in CompletionSource.Images(commandName, fakeBoundParameters).Where(i => Names(i, name) && i.Platform.Length > 0))
                     candidates.Add((image.Platform, $"The platform of {image.Name}"));
             }
             candidates.AddRange(Common.Select(p => (p, p)));
