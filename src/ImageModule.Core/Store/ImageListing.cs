@@ -112,6 +112,13 @@ namespace ImageModule.Store
         private ImageSummary Summarize(Descriptor entry, StoreCache cache)
         {
             var key = entry.Digest.ToString();
+            // Believed without reading a blob: a summary in a cache this code wrote, of a manifest and config that still
+            // carry the stamp the store gave them when it checked them (OciLayout.VerifiedStamp: nothing wrote to them
+            // since). One stat each, so listing a thousand images stays fast. Indexes take the long way (the child
+            // that fits may have changed).
+            if (cache.Signed && MediaTypes.IsManifest(entry.MediaType) && cache.Images.TryGetValue(key, out var known) && Complete(known)
+                && known.Manifest.Digest == entry.Digest && _layout.Stamped(entry.Digest) && _layout.Stamped(known.Config.Digest))
+                return WithLayersChecked(known);
             var manifestDescriptor = entry;
             Manifest manifest;
             try
@@ -133,7 +140,8 @@ namespace ImageModule.Store
                 return Broken(entry, null, StatusOf(e), $"{(manifestDescriptor == entry ? "manifest" : "platform manifest")} {manifestDescriptor.Digest}: {e.Message}");
             }
 
-            if (cache.Images.TryGetValue(key, out var cached) && Agrees(cached, manifestDescriptor, manifest) && _layout.HasBlob(manifest.Config))
+            // The config is read again unless it carries its stamp: a config damaged in place is Corrupt, not Ok.
+            if (cache.Images.TryGetValue(key, out var cached) && Agrees(cached, manifestDescriptor, manifest) && _layout.Stamped(manifest.Config.Digest))
                 return WithLayersChecked(cached);
             try
             {
@@ -153,6 +161,10 @@ namespace ImageModule.Store
                 };
                 cache.Images[key] = summary;
                 cache.Dirty = true;
+                // Written by another tool or an older version: stamped once they hash right, so the next listing
+                // takes the short way above.
+                foreach (var blob in new[] { manifestDescriptor, manifest.Config })
+                    if (!_layout.Stamped(blob.Digest)) _layout.VerifyAndStamp(blob);
                 return WithLayersChecked(summary);
             }
             catch (ImageModuleException e)
@@ -163,11 +175,14 @@ namespace ImageModule.Store
 
         /// <summary>A cached summary is used only if it describes this very manifest (null fields, another config, other layers: rebuilt).</summary>
         private static bool Agrees(ImageSummary? cached, Descriptor manifestDescriptor, Manifest manifest) =>
-            cached?.Manifest != null && cached.Config != null && cached.Layers != null && cached.DiffIds != null
-            && cached.Manifest.Digest == manifestDescriptor.Digest
+            Complete(cached)
+            && cached!.Manifest.Digest == manifestDescriptor.Digest
             && cached.Config.Digest == manifest.Config.Digest
             && cached.Layers.Count == manifest.Layers.Count
             && cached.Layers.Select(l => l?.Digest).SequenceEqual(manifest.Layers.Select(l => (Digest?)l.Digest));
+
+        private static bool Complete(ImageSummary? cached) =>
+            cached?.Manifest != null && cached.Config != null && cached.Layers != null && cached.DiffIds != null;
 
         private ImageSummary WithLayersChecked(ImageSummary summary)
         {

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ImageModule.Oci;
@@ -12,6 +13,9 @@ namespace ImageModule.Store
     /// Facts that are expensive to derive from blobs — uncompressed layer sizes and per-manifest summaries — kept in
     /// .imagemodule/cache.json so listing never opens a layer. Everything here can be rebuilt from the blobs, so a
     /// missing, stale or corrupt cache is simply recomputed; concurrent writers may lose entries, never correctness.
+    /// The file is the JSON preceded by one line, "sha256:&lt;hex&gt;", the digest of the JSON: a cache this code wrote
+    /// is <see cref="Signed"/>, and listing may believe its summaries without reading manifests and configs again.
+    /// Any other cache (edited, damaged, older) loses its summaries on load; its sizes stay, as hints.
     /// </summary>
     internal sealed class StoreCache
     {
@@ -32,15 +36,27 @@ namespace ImageModule.Store
 
         [JsonIgnore] public bool Dirty { get; set; }
 
+        /// <summary>Read from a file whose digest line matches its JSON: what this code wrote, unchanged since.</summary>
+        [JsonIgnore] public bool Signed { get; private set; }
+
         private const int CurrentVersion = 1;
+        private const int HeaderLength = 7 + 64 + 1; // "sha256:" + hex + "\n"
 
         public static StoreCache Load(string path)
         {
             try
             {
                 if (!File.Exists(path)) return new StoreCache();
-                var cache = JsonSerializer.Deserialize<StoreCache>(File.ReadAllBytes(path), Options);
-                return cache is { Version: CurrentVersion } ? cache : new StoreCache();
+                var json = Payload(File.ReadAllBytes(path), out var signed);
+                var cache = JsonSerializer.Deserialize<StoreCache>((ReadOnlySpan<byte>)json, Options);
+                if (!(cache is { Version: CurrentVersion })) return new StoreCache();
+                cache.Signed = signed;
+                if (!signed && cache.Images.Count > 0)
+                {
+                    cache.Images.Clear();
+                    cache.Dirty = true;
+                }
+                return cache;
             }
             catch (Exception e) when (e is JsonException || e is IOException || e is NotSupportedException || e is InvalidDigestException
                                       || e is UnauthorizedAccessException || e is InvalidOperationException || e is ArgumentException)
@@ -55,11 +71,24 @@ namespace ImageModule.Store
             try
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                OciLayout.WriteAllBytesAtomic(path, JsonSerializer.SerializeToUtf8Bytes(this, Options));
+                var json = JsonSerializer.SerializeToUtf8Bytes(this, Options);
+                var header = Encoding.ASCII.GetBytes(Digest.Compute(json) + "\n");
+                OciLayout.WriteAllBytesAtomic(path, header.Concat(json).ToArray());
                 Dirty = false;
             }
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }
+        }
+
+        /// <summary>The JSON of a cache file without its digest line; <paramref name="signed"/> when the line matches it.</summary>
+        public static ArraySegment<byte> Payload(byte[] file, out bool signed)
+        {
+            signed = false;
+            if (file.Length < HeaderLength || file[HeaderLength - 1] != (byte)'\n' || !file.Take(7).SequenceEqual(Encoding.ASCII.GetBytes("sha256:")))
+                return new ArraySegment<byte>(file);
+            var json = new ArraySegment<byte>(file, HeaderLength, file.Length - HeaderLength);
+            signed = Digest.TryParse(Encoding.ASCII.GetString(file, 0, HeaderLength - 1), out var digest) && Digest.Compute(file, HeaderLength, json.Count) == digest;
+            return json;
         }
     }
 

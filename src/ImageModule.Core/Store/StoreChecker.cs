@@ -167,7 +167,7 @@ namespace ImageModule.Store
             var reasons = new List<string>();
             try
             {
-                using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+                using var doc = JsonDocument.Parse(StoreCache.Payload(File.ReadAllBytes(path), out _));
                 var root = doc.RootElement;
                 if (root.ValueKind != JsonValueKind.Object) reasons.Add("it is not a JSON object");
                 else

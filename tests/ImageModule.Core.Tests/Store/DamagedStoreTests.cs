@@ -93,6 +93,39 @@ namespace ImageModule.Tests.Store
         }
 
         [Fact]
+        public async Task A_config_changed_in_place_is_read_again_although_the_cache_knows_its_image()
+        {
+            var built = await TestImages.AddAsync(_store, "cached:1", Layer(5));
+            Assert.Equal(ImageStatus.Ok, (await Single("docker.io/library/cached:1")).Status); // the cache is written, signed
+            Assert.True(StoreCache.Load(CachePath).Signed);
+
+            FlipByte(built.Config.Digest); // a write in place: the blob loses its stamp
+
+            var image = await Single("docker.io/library/cached:1");
+            Assert.Equal(ImageStatus.Corrupt, image.Status);
+            Assert.Contains(built.Config.Digest.ToString(), image.Problem);
+        }
+
+        [Fact]
+        public async Task A_cache_edited_by_hand_loses_its_summaries_even_when_its_digests_agree()
+        {
+            await TestImages.AddAsync(_store, "cached:1", Layer(6));
+            var before = await Single("docker.io/library/cached:1");
+            var file = File.ReadAllBytes(CachePath);
+            var json = Encoding.UTF8.GetString(StoreCache.Payload(file, out var signed).ToArray());
+            Assert.True(signed);
+            Assert.Contains($"\"os\":\"{before.Os}\"", json);
+            File.WriteAllBytes(CachePath, file.Take(file.Length - json.Length).Concat(Encoding.UTF8.GetBytes(json.Replace($"\"os\":\"{before.Os}\"", "\"os\":\"plan9\""))).ToArray());
+            Assert.False(StoreCache.Load(CachePath).Signed);
+
+            var after = await Single("docker.io/library/cached:1");
+
+            Assert.Equal(before.Os, after.Os);
+            Assert.Equal(before.Id, after.Id);
+            Assert.True(StoreCache.Load(CachePath).Signed); // rebuilt from the blobs and signed again
+        }
+
+        [Fact]
         public async Task A_cache_with_null_sizes_and_a_wrong_config_digest_is_only_a_hint()
         {
             var built = await TestImages.AddAsync(_store, "cached:1", Layer(3));

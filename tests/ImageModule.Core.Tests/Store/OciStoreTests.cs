@@ -117,7 +117,7 @@ namespace ImageModule.Tests.Store
         {
             var path = Path.Combine(_root, ".imagemodule", "cache.json");
             if (!File.Exists(path)) return null;
-            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path));
+            using var doc = System.Text.Json.JsonDocument.Parse(StoreCache.Payload(File.ReadAllBytes(path), out _));
             return doc.RootElement.GetProperty("uncompressedSizes").TryGetProperty(digest.ToString(), out var size) ? size.GetInt64() : null;
         }
 
