@@ -127,7 +127,7 @@ namespace ImageModule.EndToEnd
             var deadline = DateTime.UtcNow.AddSeconds(40);
             try
             {
-                while (!staged() && !worker.HasExited && DateTime.UtcNow < deadline) await Task.Delay(10);
+                while (!staged() && !worker.HasExited && DateTime.UtcNow < deadline) await Task.Delay(2);
                 Assert.False(worker.HasExited, "the command finished before it could be killed: " + script);
                 Assert.True(staged(), "nothing was staged within 40 s: " + script);
             }
@@ -158,7 +158,7 @@ namespace ImageModule.EndToEnd
         [Fact]
         public async Task Writing_commands_killed_midway_leave_the_store_whole_and_no_staging()
         {
-            var big = Rootfs.Create(_session.TempDir, "big", 24, 7);
+            var big = Rootfs.Create(_session.TempDir, "big", 40, 7);
             _session.SetVariable("small", Rootfs.Create(_session.TempDir, "small", 0, 8));
             _session.SetVariable("big", big);
             _session.Run("Import-Image $small -Name small:1 | Out-Null");
@@ -171,7 +171,7 @@ namespace ImageModule.EndToEnd
             var archive = Path.Combine(_session.TempDir, "out", "big.tar");
             Directory.CreateDirectory(Path.GetDirectoryName(archive)!);
             // The next save to the same place removes what a killed one left beside it.
-            await KillMidway($"Save-Image big:2 -Path '{archive}'", () => StagedBeside(archive, 4 << 20), $"Save-Image big:2 -Path '{archive}' | Out-Null", archive);
+            await KillMidway($"Save-Image big:2 -Path '{archive}'", () => StagedBeside(archive, 1 << 20), $"Save-Image big:2 -Path '{archive}' | Out-Null", archive);
 
             // Import of a docker-archive: layers are spooled into the store's staging, then adopted.
             _session.Run("Remove-Image big:2");
@@ -180,7 +180,7 @@ namespace ImageModule.EndToEnd
             // Export-Image: the flattened filesystem is written beside its target.
             var exported = Path.Combine(_session.TempDir, "out", "fs.tar");
             _session.Run($"Import-Image '{archive}' | Out-Null");
-            await KillMidway($"Export-Image big:2 -Path '{exported}'", () => StagedBeside(exported, 4 << 20), $"Export-Image big:2 -Path '{exported}' | Out-Null", exported);
+            await KillMidway($"Export-Image big:2 -Path '{exported}'", () => StagedBeside(exported, 1 << 20), $"Export-Image big:2 -Path '{exported}' | Out-Null", exported);
 
             // Expand-Image: the tree is built beside its target under a hidden name owned by the process; the next expand
             // there removes what a killed one left.
