@@ -73,7 +73,10 @@ namespace ImageModule.Store
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                 var json = JsonSerializer.SerializeToUtf8Bytes(this, Options);
                 var header = Encoding.ASCII.GetBytes(Digest.Compute(json) + "\n");
-                OciLayout.WriteAllBytesAtomic(path, header.Concat(json).ToArray());
+                var file = new byte[header.Length + json.Length];
+                header.CopyTo(file, 0);
+                json.CopyTo(file, header.Length);
+                OciLayout.WriteAllBytesAtomic(path, file);
                 Dirty = false;
             }
             catch (IOException) { }
