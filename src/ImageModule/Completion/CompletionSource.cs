@@ -81,8 +81,15 @@ namespace ImageModule.Completion
         {
             try { return Unwrapped(Runspace.DefaultRunspace?.SessionStateProxy.GetVariable(name)); }
             catch (PSInvalidOperationException) { }
-            using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
-            return Unwrapped(ps.AddScript("$" + name).Invoke().FirstOrDefault());
+            try
+            {
+                using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
+                return Unwrapped(ps.AddScript("$" + name).Invoke().FirstOrDefault());
+            }
+            catch (Exception e) when (e is InvalidOperationException || e is RuntimeException)
+            {
+                return null; // no session to ask: complete from what the line says
+            }
         }
 
         private static object? Unwrapped(object? value) => value is PSObject wrapped ? wrapped.BaseObject : value;
