@@ -19,25 +19,14 @@ Describe 'WhatIf' {
         $storeFiles = { @(Get-ChildItem -Recurse -File $env:IMAGEMODULE_STORE | ForEach-Object FullName | Sort-Object) }
     }
 
-    It 'Save-Image -WhatIf writes no archive' {
-        $path = Join-Path $TestDrive 'app.tar'
-        $whatIf = Get-WhatIfText { Save-Image whatif/app:1 -Path $path -WhatIf }
-        $whatIf | Should -HaveCount 1
-        $whatIf[0] | Should -BeLike "What if: *$path*"
-        $path | Should -Not -Exist
-    }
-
-    It 'Export-Image -WhatIf writes no filesystem tarball' {
-        $path = Join-Path $TestDrive 'flat.tar'
-        $whatIf = Get-WhatIfText { Export-Image whatif/app:1 -Path $path -WhatIf }
-        $whatIf | Should -HaveCount 1
-        $whatIf[0] | Should -BeLike "What if: *$path*"
-        $path | Should -Not -Exist
-    }
-
-    It 'Expand-Image -WhatIf creates no directory' {
-        $path = Join-Path $TestDrive 'rootfs'
-        $whatIf = Get-WhatIfText { Expand-Image whatif/app:1 -DestinationPath $path -WhatIf }
+    It '<Command> -WhatIf <Says>' -ForEach @(
+        @{ Command = 'Save-Image'; Parameter = 'Path'; Target = 'app.tar'; Says = 'writes no archive' }
+        @{ Command = 'Export-Image'; Parameter = 'Path'; Target = 'flat.tar'; Says = 'writes no filesystem tarball' }
+        @{ Command = 'Expand-Image'; Parameter = 'DestinationPath'; Target = 'rootfs'; Says = 'creates no directory' }
+    ) {
+        $path = Join-Path $TestDrive $Target
+        $output = @{ $Parameter = $path }
+        $whatIf = Get-WhatIfText { & $Command whatif/app:1 @output -WhatIf }
         $whatIf | Should -HaveCount 1
         $whatIf[0] | Should -BeLike "What if: *$path*"
         $path | Should -Not -Exist
